@@ -1,0 +1,7 @@
+//! lokiwrap: run a command-line tool unchanged, and report its crashes and friction
+//! privately. The binary in `main.rs` dispatches; each module here owns one concern,
+//! and data flows one way: launch → watch → report.
+
+pub mod cli;
+pub mod launch;
+pub mod messages;

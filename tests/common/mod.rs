@@ -1,0 +1,166 @@
+//! Shared support for the integration tests: the built binary, a real terminal (tmux), and
+//! waiting for files that the test programs write.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn lokiwrap() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lokiwrap"))
+}
+
+/// A test program under `tests/programs/`.
+pub fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(name)
+}
+
+/// Waits up to 20 s for `path` to exist and returns its content.
+pub fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parses `NAME=N` lines as written by `count_signals.py`.
+pub fn counts(text: &str) -> Vec<(String, u32)> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, n)| (name.to_string(), n.trim().parse().unwrap()))
+        .collect()
+}
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A real terminal: a private tmux server running a plain bash in a 132x40 window.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start() -> Tmux {
+        let socket = format!(
+            "lokiwrap-test-{}-{}",
+            std::process::id(),
+            SERVERS.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = format!(
+            "{}:{}",
+            lokiwrap().parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "132",
+                "-y",
+                "40",
+                "-s",
+                "t",
+            ])
+            .args(["env", "-i", &format!("PATH={path}"), "TERM=xterm-256color", "PS1=$ "])
+            .arg(format!(
+                "HOME={}",
+                std::env::var("HOME").unwrap_or_else(|_| "/tmp".into())
+            ))
+            .args(["bash", "--norc", "--noprofile"])
+            .status()
+            .expect("tmux runs (apt-get install tmux)");
+        assert!(status.success(), "tmux could not start a session");
+        let tmux = Tmux { socket };
+        tmux.wait_for("$ ");
+        tmux
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Types a line and presses Enter.
+    pub fn type_line(&self, line: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", line]);
+        self.tmux(&["send-keys", "-t", "t", "Enter"]);
+    }
+
+    /// Presses a key, in tmux's names: `C-c`, `C-z`, `q`.
+    pub fn key(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "t", key]);
+    }
+
+    pub fn resize(&self, columns: u16, rows: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &columns.to_string(),
+            "-y",
+            &rows.to_string(),
+        ]);
+    }
+
+    /// The visible screen plus scrollback, one line per row.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-J", "-S", "-500", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Waits up to 20 s for `needle` on the screen and returns the screen.
+    pub fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {needle:?} on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// Quotes a path for the shell inside tmux.
+pub fn sh_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// Starts the command with SIGINT and SIGQUIT at their defaults, as an interactive shell
+/// starts a job. A test run from a background job inherits them ignored, and lokiwrap rightly
+/// keeps an ignored signal ignored for the tool.
+pub fn with_default_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure only calls signal(2) with SIG_DFL, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            for signal in [nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGQUIT] {
+                nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)?;
+            }
+            Ok(())
+        })
+    }
+}
