@@ -62,6 +62,11 @@ pub fn capture_stderr() -> Result<StderrCapture, (Option<StderrCapture>, Capture
 fn open_stderr_pipe() -> nix::Result<StderrCapture> {
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     set_nonblocking(&read)?;
+    // A larger pipe means fewer wake-ups per megabyte relayed; unwrapped, stderr is usually a
+    // terminal or a file, which never blocks a writer as early as a 64 KiB pipe would. The
+    // kernel may refuse (pipe-max-size); the default size then serves.
+    #[cfg(target_os = "linux")]
+    let _ = nix::fcntl::fcntl(&read, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
     Ok(StderrCapture {
         source: read,
         child_end: write,
@@ -130,7 +135,13 @@ pub fn sync_window_size(master: BorrowedFd<'_>) -> bool {
     unsafe { set_window_size(master.as_raw_fd(), &size) }.is_ok()
 }
 
-const CHUNK: usize = 64 * 1024;
+/// Bytes read at once, and the size asked for the stderr pipe.
+const CHUNK: usize = 256 * 1024;
+#[cfg(target_os = "linux")]
+const PIPE_SIZE: i32 = 1024 * 1024;
+/// Reads made per wake-up while the child keeps the pipe full, before signals are looked at
+/// again: a few milliseconds of work at most.
+const READS_PER_STEP: usize = 8;
 
 /// Copies the child's stderr to lokiwrap's, one chunk at a time, inside the launcher's event
 /// loop. While a chunk is not fully written nothing more is read, so a slow reader of
@@ -172,14 +183,22 @@ impl<'o> Relay<'o> {
     pub fn step(&mut self) {
         if self.written < self.filled {
             self.write_pending();
-        } else {
-            self.read_chunk();
+            return;
+        }
+        for _ in 0..READS_PER_STEP {
+            // Another read is worth trying only if this one filled the buffer and went out whole.
+            if !self.read_chunk() || self.filled < self.buf.len() || self.written < self.filled {
+                break;
+            }
         }
     }
 
     /// Reads once. Returns false when nothing more can be read now (would block, or ended).
     fn read_chunk(&mut self) -> bool {
         let Some(source) = &self.source else { return false };
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
         match nix::unistd::read(source, &mut self.buf) {
             Ok(0) | Err(Errno::EIO) => {
                 // EOF: every writer closed it (EIO is how a pseudo-terminal master says so).

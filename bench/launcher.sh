@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Launcher overhead, side by side with the references, in one run, reported as ratios.
+#   bench/launcher.sh            build release, measure, print a table with PASS/FAIL per target
+# Needs hyperfine, dumb-init and GNU time (apt-get install hyperfine dumb-init time).
+# Figures are for comparison within one run on one machine: shared machines are noisy, so
+# these targets are checked here and never in the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in hyperfine dumb-init /usr/bin/time python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install hyperfine dumb-init time)" >&2; exit 2; }
+done
+cargo build --release --quiet
+LW="$PWD/target/release/lokiwrap"
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+RUNS=${RUNS:-1000}
+
+echo "== startup: lokiwrap -- true, against true and dumb-init true ($RUNS runs each)"
+hyperfine -N --warmup 100 --runs "$RUNS" --export-json "$OUT/startup.json" \
+  -n true 'true' -n dumb-init 'dumb-init true' -n lokiwrap "$LW -- true" >/dev/null
+
+echo "== stderr relay: 1 GiB through lokiwrap, unwrapped, and through a plain '| cat'"
+GIB="sh -c 'head -c 1073741824 /dev/zero >&2'"
+hyperfine --warmup 1 --runs "${RELAY_RUNS:-5}" --export-json "$OUT/relay.json" \
+  -n unwrapped "$GIB 2>/dev/null" \
+  -n lokiwrap "$LW -- $GIB 2>/dev/null" \
+  -n cat "$GIB 2>&1 | cat >/dev/null" >/dev/null
+
+echo "== peak RSS of lokiwrap while relaying 1 GiB"
+/usr/bin/time -o "$OUT/rss" -f '%M' "$LW" -- sh -c 'head -c 1073741824 /dev/zero >&2' 2>/dev/null
+
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+def means(name):
+    return {r["command"]: r["mean"] for r in json.load(open(f"{out}/{name}.json"))["results"]}
+s, r = means("startup"), means("relay")
+rss = int(open(f"{out}/rss").read().split()[-1])
+rows = [
+    ("lokiwrap -- true / dumb-init true", s["lokiwrap"] / s["dumb-init"], "<= 1.25", s["lokiwrap"] / s["dumb-init"] <= 1.25),
+    ("relay GiB/s", 1 / r["lokiwrap"], ">= 1.0", 1 / r["lokiwrap"] >= 1.0),
+    ("relay speed / '| cat' speed", r["cat"] / r["lokiwrap"], ">= 0.8", r["cat"] / r["lokiwrap"] >= 0.8),
+    ("peak RSS MiB", rss / 1024, "<= 8", rss / 1024 <= 8),
+]
+print(f"\nstartup means: true {s['true']*1e3:.2f} ms, dumb-init {s['dumb-init']*1e3:.2f} ms, lokiwrap {s['lokiwrap']*1e3:.2f} ms")
+print(f"relay means:   unwrapped {r['unwrapped']*1e3:.0f} ms, lokiwrap {r['lokiwrap']*1e3:.0f} ms, | cat {r['cat']*1e3:.0f} ms\n")
+for name, value, target, ok in rows:
+    print(f"{name:38} {value:8.2f}   target {target:8}  {'PASS' if ok else 'FAIL'}")
+PY
