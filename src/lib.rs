@@ -5,3 +5,4 @@
 pub mod cli;
 pub mod launch;
 pub mod messages;
+pub mod watch;

@@ -1,0 +1,147 @@
+//! Stack-trace recognisers: find the last crash in the tail of a tool's stderr and
+//! reduce it to the runtime, the error class and a few normalised function names.
+//! Messages, paths and line numbers never leave this module.
+
+mod frames;
+mod go;
+mod jvm;
+mod node;
+mod python;
+mod ruby;
+mod rust;
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The runtime whose crash format was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Python,
+    Node,
+    Rust,
+    Go,
+    Jvm,
+    Ruby,
+}
+
+impl Runtime {
+    /// Stable lowercase name, as used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Python => "python",
+            Runtime::Node => "node",
+            Runtime::Rust => "rust",
+            Runtime::Go => "go",
+            Runtime::Jvm => "jvm",
+            Runtime::Ruby => "ruby",
+        }
+    }
+}
+
+/// A recognised crash, stripped of everything but names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crash {
+    pub runtime: Runtime,
+    /// The exception or type name as printed (`ValueError`, `java.lang.IllegalStateException`),
+    /// `panic` for Rust and Go panics, `fatal error` for Go runtime fatal errors.
+    pub error_class: String,
+    /// At most five function names, innermost (crash site) first: the program's own
+    /// frames when it has any, consecutive repeats collapsed, and names normalised so
+    /// the same code gives the same name on every machine and build (see each runtime).
+    pub frames: Vec<String>,
+}
+
+/// A crash and the lines its output spans, so recognisers can be compared.
+struct Found {
+    start: usize,
+    /// First line after the crash's output.
+    end: usize,
+    crash: Crash,
+}
+
+/// Each recogniser scans every line on its own and reports the last crash it saw.
+type Recogniser = fn(&[&str]) -> Option<Found>;
+
+const RECOGNISERS: [Recogniser; 6] = [
+    python::find_last,
+    node::find_last,
+    rust::find_last,
+    go::find_last,
+    jvm::find_last,
+    ruby::find_last,
+];
+
+/// Colour and style escapes (Ruby highlights its error line on a terminal).
+static ANSI_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("static regex"));
+
+/// Recognise the LAST crash in a bounded tail of stderr (up to 64 KiB; may start
+/// mid-line or mid-UTF-8 char).
+///
+/// When several traces are present the one that starts last wins, so ordinary output
+/// around a trace and earlier logged traces do not matter. A trace printed inside
+/// another crash's message (a child's traceback in a Node `Command failed` error) is
+/// part of that crash. Returns `None` when no complete crash header is visible.
+pub fn parse_last_crash(tail: &[u8]) -> Option<Crash> {
+    let text = String::from_utf8_lossy(tail);
+    let lines: Vec<Cow<'_, str>> = text.split('\n').map(clean_line).collect();
+    let lines: Vec<&str> = lines.iter().map(|line| line.as_ref()).collect();
+    let mut candidates: Vec<Found> = RECOGNISERS.iter().filter_map(|recognise| recognise(&lines)).collect();
+    let is_enclosed = |inner: &Found| {
+        candidates
+            .iter()
+            .any(|outer| outer.start < inner.start && inner.start < outer.end)
+    };
+    let last = (0..candidates.len())
+        .filter(|&at| !is_enclosed(&candidates[at]))
+        .max_by_key(|&at| candidates[at].start)?;
+    Some(candidates.swap_remove(last).crash)
+}
+
+/// What a terminal would show for one line: the text after the last carriage return
+/// (progress bars redraw with `\r`, Windows ends lines with `\r\n`), without escapes.
+fn clean_line(raw: &str) -> Cow<'_, str> {
+    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    let shown = match raw.rfind('\r') {
+        Some(at) => &raw[at + 1..],
+        None => raw,
+    };
+    if shown.contains('\x1b') {
+        ANSI_ESCAPE.replace_all(shown, "")
+    } else {
+        Cow::Borrowed(shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_names_are_stable() {
+        let names = [
+            Runtime::Python,
+            Runtime::Node,
+            Runtime::Rust,
+            Runtime::Go,
+            Runtime::Jvm,
+            Runtime::Ruby,
+        ]
+        .map(Runtime::name);
+        assert_eq!(names, ["python", "node", "rust", "go", "jvm", "ruby"]);
+    }
+
+    #[test]
+    fn clean_line_keeps_what_a_terminal_shows() {
+        assert_eq!(clean_line("50%\r100%\r"), "100%");
+        assert_eq!(clean_line("\x1b[1mbold\x1b[m text"), "bold text");
+        assert_eq!(clean_line("plain"), "plain");
+    }
+
+    #[test]
+    fn nothing_recognisable_gives_none() {
+        assert_eq!(parse_last_crash(b""), None);
+        assert_eq!(parse_last_crash(b"all good\nbye\n"), None);
+    }
+}
