@@ -5,4 +5,5 @@
 pub mod cli;
 pub mod launch;
 pub mod messages;
+pub mod outbox;
 pub mod watch;
