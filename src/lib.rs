@@ -6,4 +6,5 @@ pub mod cli;
 pub mod launch;
 pub mod messages;
 pub mod outbox;
+pub mod report;
 pub mod watch;
