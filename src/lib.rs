@@ -2,7 +2,11 @@
 //! privately. The binary in `main.rs` dispatches; each module here owns one concern,
 //! and data flows one way: launch → watch → report.
 
+pub mod capture;
 pub mod cli;
+pub mod config;
+pub mod consent;
+pub mod deliver;
 pub mod launch;
 pub mod messages;
 pub mod outbox;

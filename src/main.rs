@@ -3,8 +3,12 @@
 
 use std::ffi::OsString;
 
+use std::panic::AssertUnwindSafe;
+
+use lokiwrap::capture;
 use lokiwrap::cli::{self, Invocation};
 use lokiwrap::launch::{self, Launch, Outcome};
+use lokiwrap::watch::stderr_watch::StderrWatch;
 
 // Runs before Rust's runtime ignores SIGPIPE and reopens closed standard descriptors, so the
 // child can inherit exactly what the caller gave lokiwrap. It lives in the binary because the
@@ -32,8 +36,14 @@ fn main() {
 }
 
 fn run_wrapped(run: Launch) -> ! {
-    match launch::run(&run, &mut ()) {
-        Outcome::Ran(reason) => launch::exit_like(reason),
+    let tool = capture::tool_name(&run.program);
+    let mut watch = StderrWatch::new(capture::friction_setup(tool.clone()));
+    match launch::run(&run, &mut watch) {
+        Outcome::Ran(reason) => {
+            // Whatever happens while reporting, lokiwrap ends as the tool did.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| capture::after_run(&tool, reason, &mut watch)));
+            launch::exit_like(reason)
+        }
         Outcome::DidNotStart(status) => std::process::exit(status),
     }
 }

@@ -5,12 +5,16 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use clap::Parser;
+pub mod crash;
+pub mod scrub;
+pub mod telemetry;
+
+use clap::{Parser, Subcommand};
 
 use crate::launch::Launch;
 
 /// lokiwrap's own subcommands. Any other first word is a program to run.
-pub const SUBCOMMANDS: &[&str] = &[];
+pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "telemetry", "privacy", "__flush", "help"];
 
 const EXAMPLES: &str = "\
 Examples:
@@ -23,16 +27,32 @@ Nested lokiwrap launches (see LOKIWRAP_DEPTH) pass straight through.";
 
 /// Run a command-line tool unchanged, with private crash and friction reporting.
 #[derive(Debug, Parser)]
-#[command(name = "lokiwrap", version, after_help = EXAMPLES)]
+#[command(name = "lokiwrap", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The program to run and its arguments. After `--`, every word belongs to the program.
-    #[arg(
-        value_name = "PROGRAM",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true
-    )]
+    #[arg(value_name = "PROGRAM", trailing_var_arg = true, allow_hyphen_values = true)]
     pub program: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// See and delete the reports kept in the local outbox.
+    #[command(after_help = crash::EXAMPLES)]
+    Crash(crash::CrashArgs),
+    /// Filter stdin to stdout through the same scrubber that reports go through.
+    #[command(after_help = scrub::EXAMPLES)]
+    Scrub(scrub::ScrubArgs),
+    /// Turn sending reports off or on, and see what decides it.
+    #[command(after_help = telemetry::EXAMPLES)]
+    Telemetry(telemetry::TelemetryArgs),
+    /// Print PRIVACY.md: every field a report may hold, and what is never collected.
+    #[command(after_help = "Example:\n  lokiwrap privacy | less")]
+    Privacy,
+    /// Send due reports in the background (started by lokiwrap itself).
+    #[command(name = "__flush", hide = true)]
+    Flush,
 }
 
 /// What an invocation asks for.
@@ -77,11 +97,26 @@ fn launch_from(words: &[OsString]) -> Launch {
     }
 }
 
-/// Parses a non-run invocation. Returns a run when the definition finds one (for example
-/// after options that only the full parser understands).
+/// Parses and runs a non-run invocation. Returns a run when the definition finds one (the
+/// fast path hands over `lokiwrap --` and option-led forms); otherwise exits.
 pub fn parse(args: Vec<OsString>) -> Option<Launch> {
     let cli = Cli::parse_from(args);
-    (!cli.program.is_empty()).then(|| launch_from(&cli.program))
+    let status = match cli.command {
+        Some(Command::Crash(args)) => crash::run(args),
+        Some(Command::Scrub(args)) => scrub::run(args),
+        Some(Command::Telemetry(args)) => telemetry::run(args),
+        Some(Command::Privacy) => {
+            print!("{}", include_str!("../../PRIVACY.md"));
+            0
+        }
+        Some(Command::Flush) => crate::capture::flush_in_background(),
+        None if !cli.program.is_empty() => return Some(launch_from(&cli.program)),
+        None => {
+            crate::messages::error("no program given. Usage: lokiwrap [--] PROGRAM [ARGS...]; see lokiwrap --help");
+            2
+        }
+    };
+    std::process::exit(status)
 }
 
 #[cfg(test)]
@@ -135,7 +170,11 @@ mod tests {
             .get_subcommands()
             .map(|c| c.get_name().to_string())
             .collect();
-        let mut known: Vec<String> = SUBCOMMANDS.iter().map(|s| s.to_string()).collect();
+        let mut known: Vec<String> = SUBCOMMANDS
+            .iter()
+            .filter(|s| **s != "help")
+            .map(|s| s.to_string())
+            .collect();
         let mut defined_sorted = defined.clone();
         defined_sorted.sort();
         known.sort();

@@ -1,4 +1,91 @@
-//! Turning a run into a report: scrubbing, and the project a report comes from.
+//! Turning a run into a report: the policy that decides, the whitelisted payload, scrubbing,
+//! the fingerprint and the project id.
 
+pub mod payload;
+pub mod policy;
 pub mod project;
 pub mod scrub;
+
+use payload::Report;
+use policy::Finding;
+use scrub::Scrubber;
+
+/// What is known about a finished run, before scrubbing.
+pub struct RunFacts<'a> {
+    /// The program's basename, as invoked.
+    pub tool: &'a str,
+    pub finding: Finding,
+    pub exit_code: Option<i32>,
+    pub signal: Option<&'static str>,
+    /// `LOKIWRAP_PHASE`, if set.
+    pub phase: Option<String>,
+    pub project_id_hash: Option<String>,
+    /// Words to redact wherever they appear: the local git remote's owner and repository.
+    pub private_names: Vec<String>,
+    pub captured_at: u64,
+}
+
+/// Longest phase label kept; anything else in `LOKIWRAP_PHASE` is dropped rather than sent.
+const MAX_PHASE_CHARS: usize = 64;
+
+/// Builds the report: every string passes through the scrubber, and the fingerprint is
+/// computed from the scrubbed values.
+pub fn build(facts: RunFacts<'_>, id: String) -> Result<Report, String> {
+    let scrubber = Scrubber::with_literals(&facts.private_names);
+    let mut redactions = 0usize;
+    let mut clean = |text: &str| {
+        let scrubbed = scrubber.scrub(text);
+        redactions += scrubbed.redactions;
+        cap(&scrubbed.text)
+    };
+    let tool = clean(facts.tool);
+    let error_class = clean(&facts.finding.error_class);
+    let frames: Vec<String> = facts
+        .finding
+        .frames
+        .iter()
+        .take(payload::MAX_FRAMES)
+        .map(|frame| clean(frame))
+        .collect();
+    let phase = facts.phase.as_deref().and_then(phase_label).map(|p| clean(&p));
+    let report = Report {
+        schema: payload::SCHEMA,
+        id,
+        captured_at: payload::rfc3339_utc(facts.captured_at),
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+        lokiwrap_version: env!("CARGO_PKG_VERSION").to_string(),
+        fingerprint: payload::fingerprint(&tool, &error_class, &frames),
+        tool,
+        tool_version: None,
+        runtime: facts.finding.runtime.map(String::from),
+        error_class,
+        stack_signature: frames,
+        exit_code: facts.exit_code,
+        signal: facts.signal.map(String::from),
+        friction_kind: facts.finding.friction.map(|kind| kind.name().to_string()),
+        phase,
+        project_id_hash: facts.project_id_hash,
+        rules_version: scrub::RULES_VERSION,
+        redactions_count: u32::try_from(redactions).unwrap_or(u32::MAX),
+    };
+    report.validate()?;
+    Ok(report)
+}
+
+/// Keeps a string within the payload's length limit and free of control characters.
+fn cap(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(payload::MAX_FIELD_CHARS)
+        .collect()
+}
+
+/// A phase is a short label (`build`, `deploy:staging`); anything else is not sent.
+fn phase_label(raw: &str) -> Option<String> {
+    let label = raw.trim();
+    let ok = !label.is_empty()
+        && label.chars().count() <= MAX_PHASE_CHARS
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c));
+    ok.then(|| label.to_string())
+}

@@ -2,12 +2,38 @@
 //! waiting for files that the test programs write.
 #![allow(dead_code)]
 
+pub mod http_sink;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The built binary. The first call also gives this test process a configuration and state
+/// directory of its own, as a user who has already seen the first-run notice: tests must not
+/// read or write the real user's files, and the notice must not land in their output.
 pub fn lokiwrap() -> PathBuf {
+    static ISOLATED: std::sync::Once = std::sync::Once::new();
+    ISOLATED.call_once(|| {
+        let root = std::env::temp_dir().join(format!("lokiwrap-tests-{}", std::process::id()));
+        let config = root.join("config");
+        std::fs::create_dir_all(config.join("lokiwrap")).unwrap();
+        std::fs::write(config.join("lokiwrap/config.toml"), "notice_shown = true\n").unwrap();
+        // SAFETY: set once, before this process starts any lokiwrap; every other environment
+        // access in these tests goes through std, which serialises it.
+        unsafe {
+            std::env::set_var("XDG_CONFIG_HOME", &config);
+            std::env::set_var("XDG_STATE_HOME", root.join("state"));
+            for var in [
+                "DO_NOT_TRACK",
+                "LOKIWRAP_ENDPOINT",
+                "LOKIWRAP_TELEMETRY_DEBUG",
+                "LOKIWRAP_PHASE",
+            ] {
+                std::env::remove_var(var);
+            }
+        }
+    });
     PathBuf::from(env!("CARGO_BIN_EXE_lokiwrap"))
 }
 

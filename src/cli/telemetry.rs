@@ -1,0 +1,105 @@
+//! `lokiwrap telemetry`: the one switch, and what decides it. `enabled` lets scripts and other
+//! programs (an installer, a dashboard, another telemetry client) obey the same switch.
+
+use clap::{Args, Subcommand};
+
+use crate::config::Config;
+use crate::consent::{self, persist};
+use crate::messages;
+use crate::outbox::{self, Outbox};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  lokiwrap telemetry off             # nothing is ever sent; reports stay in the local outbox
+  lokiwrap telemetry status --json   # {\"enabled\":false,\"decided_by\":\"config\",...}
+  lokiwrap telemetry enabled && echo allowed   # exit 0 when sending is allowed, 1 when not";
+
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    #[command(subcommand)]
+    pub action: TelemetryAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelemetryAction {
+    /// Allow sending again (removes the switch that `off` wrote).
+    On,
+    /// Never send anything (written to config.toml).
+    Off,
+    /// Whether sending is allowed, which setting decided, the endpoint and pending reports.
+    Status {
+        /// As one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print nothing; exit 0 when sending is allowed, 1 when not.
+    Enabled,
+}
+
+pub fn run(args: TelemetryArgs) -> i32 {
+    match args.action {
+        TelemetryAction::On => switch(false),
+        TelemetryAction::Off => switch(true),
+        TelemetryAction::Status { json } => status(json),
+        TelemetryAction::Enabled => {
+            let (config, _) = Config::load();
+            if consent::decide(&config).enabled { 0 } else { 1 }
+        }
+    }
+}
+
+fn switch(off: bool) -> i32 {
+    let result = if off {
+        persist::set("telemetry", "off")
+    } else {
+        persist::remove("telemetry")
+    };
+    if let Err(problem) = result {
+        messages::error(format_args!("telemetry: {problem}"));
+        return 1;
+    }
+    let (config, _) = Config::load();
+    let decision = consent::decide(&config);
+    if off {
+        eprintln!(
+            "lokiwrap: telemetry is off: nothing will be sent. Reports still wait in the local outbox \
+             (lokiwrap crash); capture = \"off\" in config.toml stops those too."
+        );
+    } else if decision.enabled {
+        eprintln!("lokiwrap: telemetry is on: reports are sent to the configured endpoint, if any.");
+    } else {
+        eprintln!(
+            "lokiwrap: the config no longer turns telemetry off, but {} still does.",
+            decision.decided_by.name()
+        );
+    }
+    0
+}
+
+fn status(json: bool) -> i32 {
+    let (config, problem) = Config::load();
+    if let Some(problem) = problem {
+        messages::warn_once(problem);
+    }
+    let decision = consent::decide(&config);
+    let endpoint = config.endpoint();
+    let pending = outbox::default_dir().map(|dir| Outbox::new(dir).count()).unwrap_or(0);
+    if json {
+        let value = serde_json::json!({
+            "enabled": decision.enabled,
+            "decided_by": decision.decided_by.name(),
+            "endpoint": endpoint,
+            "pending": pending,
+        });
+        println!("{value}");
+    } else {
+        println!("telemetry:       {}", if decision.enabled { "on" } else { "off" });
+        println!("decided by:      {}", decision.decided_by.name());
+        println!(
+            "endpoint:        {}",
+            endpoint.as_deref().unwrap_or("none (reports stay on this machine)")
+        );
+        println!("pending reports: {pending}");
+    }
+    0
+}

@@ -1,0 +1,128 @@
+//! The observer that sits on the stderr relay: it keeps a bounded tail for crash recognition
+//! and feeds the friction matcher. Nothing is set up before the tool's first byte of stderr,
+//! so a quiet run pays for nothing.
+
+use super::friction::{FrictionKind, FrictionRule, FrictionWatch, Thresholds};
+use super::trace::{self, Crash};
+use crate::launch::StderrObserver;
+
+/// How much of the end of stderr is kept for crash recognition: memory stays bounded however
+/// much the tool prints, and a trace longer than this is cut at its start, not its end.
+pub const TAIL_BYTES: usize = 64 * 1024;
+
+/// What the friction matcher needs, asked for only when the tool first writes to stderr
+/// (reading the configuration then, not before the tool starts).
+pub type FrictionSetup = Box<dyn FnOnce() -> (Vec<FrictionRule>, Thresholds)>;
+
+pub struct StderrWatch {
+    tail: Vec<u8>,
+    friction: Option<FrictionWatch>,
+    setup: Option<FrictionSetup>,
+}
+
+impl StderrWatch {
+    pub fn new(setup: FrictionSetup) -> StderrWatch {
+        StderrWatch {
+            tail: Vec::new(),
+            friction: None,
+            setup: Some(setup),
+        }
+    }
+
+    /// The last [`TAIL_BYTES`] of stderr.
+    pub fn tail(&self) -> &[u8] {
+        &self.tail
+    }
+
+    /// The last crash printed in the tail, if any.
+    pub fn crash(&self) -> Option<Crash> {
+        trace::parse_last_crash(&self.tail)
+    }
+
+    /// The friction that fired, after the last line is counted.
+    pub fn friction(&mut self) -> Option<FrictionKind> {
+        let friction = self.friction.as_mut()?;
+        friction.finish();
+        friction.fired()
+    }
+
+    /// Problems with the user's friction rules (skipped rules), for one warning line.
+    pub fn rule_errors(&self) -> &[String] {
+        self.friction.as_ref().map_or(&[], |f| f.rule_errors())
+    }
+
+    fn keep_tail(&mut self, chunk: &[u8]) {
+        if chunk.len() >= TAIL_BYTES {
+            self.tail.clear();
+            self.tail.extend_from_slice(&chunk[chunk.len() - TAIL_BYTES..]);
+            return;
+        }
+        // Drop from the front only once the buffer holds twice the tail: amortised, every byte
+        // is moved at most once more.
+        if self.tail.len() + chunk.len() > 2 * TAIL_BYTES {
+            let excess = self.tail.len() + chunk.len() - TAIL_BYTES;
+            self.tail.drain(..excess);
+        }
+        self.tail.extend_from_slice(chunk);
+    }
+}
+
+impl StderrObserver for StderrWatch {
+    fn observe(&mut self, chunk: &[u8]) {
+        self.keep_tail(chunk);
+        if let Some(setup) = self.setup.take() {
+            let (rules, thresholds) = setup();
+            self.friction = Some(FrictionWatch::new(rules, thresholds));
+        }
+        if let Some(friction) = &mut self.friction {
+            friction.feed(chunk);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch() -> StderrWatch {
+        StderrWatch::new(Box::new(|| (Vec::new(), Thresholds::default())))
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_bytes_in_order() {
+        let mut w = watch();
+        let mut all = Vec::new();
+        for i in 0..5000u32 {
+            let line = format!("line {i}\n");
+            all.extend_from_slice(line.as_bytes());
+            w.observe(line.as_bytes());
+        }
+        let tail = w.tail();
+        assert!(tail.len() >= TAIL_BYTES.min(all.len()) && tail.len() <= 2 * TAIL_BYTES);
+        assert!(all.ends_with(tail));
+    }
+
+    #[test]
+    fn a_huge_chunk_leaves_exactly_its_end() {
+        let mut w = watch();
+        let chunk: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        w.observe(&chunk);
+        assert_eq!(w.tail(), &chunk[chunk.len() - TAIL_BYTES..]);
+    }
+
+    #[test]
+    fn nothing_is_set_up_until_output_arrives() {
+        let w = StderrWatch::new(Box::new(|| panic!("configuration read before any output")));
+        assert!(w.tail().is_empty());
+    }
+
+    #[test]
+    fn friction_is_counted_across_chunks() {
+        let mut w = watch();
+        for _ in 0..3 {
+            w.observe(b"Retrying in 5 seconds");
+            w.observe(b"...\n");
+        }
+        assert_eq!(w.friction(), Some(FrictionKind::RetryLoop));
+    }
+}
