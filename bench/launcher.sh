@@ -29,20 +29,46 @@ hyperfine --warmup 1 --runs "${RELAY_RUNS:-5}" --export-json "$OUT/relay.json" \
 echo "== peak RSS of lokiwrap while relaying 1 GiB"
 /usr/bin/time -o "$OUT/rss" -f '%M' "$LW" -- sh -c 'head -c 1073741824 /dev/zero >&2' 2>/dev/null
 
+echo "== lokiwrap -- false with a report pending: no endpoint, and a collector that never answers"
+HOLD=$(mktemp -d)
+mkdir -p "$HOLD/config/lokiwrap"
+printf 'notice_shown = true\n' > "$HOLD/config/lokiwrap/config.toml"
+# A loopback server that accepts connections and never answers; it stops by itself.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1024)
+print(s.getsockname()[1], flush=True)
+held, end = [], time.time() + 600
+s.settimeout(1)
+while time.time() < end:
+    try: held.append(s.accept()[0])
+    except OSError: pass
+' > "$HOLD/port" &
+SERVER=$!
+trap 'rm -rf "$OUT" "$HOLD"; kill $SERVER 2>/dev/null' EXIT
+while [ ! -s "$HOLD/port" ]; do sleep 0.05; done
+ENV="env XDG_CONFIG_HOME=$HOLD/config XDG_STATE_HOME=$HOLD/state"
+$ENV "$LW" -- sh -c 'kill -SEGV $$' 2>/dev/null || true   # one report waits in the outbox
+hyperfine -N --warmup 20 --runs "${HANG_RUNS:-300}" --export-json "$OUT/hang.json" -i \
+  -n no-endpoint "$ENV $LW -- false" \
+  -n hanging-endpoint "$ENV LOKIWRAP_ENDPOINT=http://127.0.0.1:$(cat "$HOLD/port") $LW -- false" >/dev/null
+
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
 def means(name):
     return {r["command"]: r["mean"] for r in json.load(open(f"{out}/{name}.json"))["results"]}
-s, r = means("startup"), means("relay")
+s, r, h = means("startup"), means("relay"), means("hang")
 rss = int(open(f"{out}/rss").read().split()[-1])
 rows = [
     ("lokiwrap -- true / dumb-init true", s["lokiwrap"] / s["dumb-init"], "<= 1.25", s["lokiwrap"] / s["dumb-init"] <= 1.25),
     ("relay GiB/s", 1 / r["lokiwrap"], ">= 1.0", 1 / r["lokiwrap"] >= 1.0),
     ("relay speed / '| cat' speed", r["cat"] / r["lokiwrap"], ">= 0.8", r["cat"] / r["lokiwrap"] >= 0.8),
     ("peak RSS MiB", rss / 1024, "<= 8", rss / 1024 <= 8),
+    ("hanging collector / no endpoint", h["hanging-endpoint"] / h["no-endpoint"], "<= 1.25", h["hanging-endpoint"] / h["no-endpoint"] <= 1.25),
 ]
 print(f"\nstartup means: true {s['true']*1e3:.2f} ms, dumb-init {s['dumb-init']*1e3:.2f} ms, lokiwrap {s['lokiwrap']*1e3:.2f} ms")
+print(f"false, report pending: no endpoint {h['no-endpoint']*1e3:.2f} ms, hanging collector {h['hanging-endpoint']*1e3:.2f} ms")
 print(f"relay means:   unwrapped {r['unwrapped']*1e3:.0f} ms, lokiwrap {r['lokiwrap']*1e3:.0f} ms, | cat {r['cat']*1e3:.0f} ms\n")
 for name, value, target, ok in rows:
     print(f"{name:38} {value:8.2f}   target {target:8}  {'PASS' if ok else 'FAIL'}")

@@ -118,28 +118,58 @@ impl Config {
             .filter(|e| !e.is_empty())
     }
 
-    /// Reads the file. A missing file is an empty configuration; an unreadable or invalid
-    /// one is also empty, with the problem (and where to fix it) as the second value.
+    /// Reads the file. A missing file is an empty configuration. An unreadable or invalid one
+    /// comes back with the problem (and where to fix it) as the second value, and fails closed:
+    /// it might have said `telemetry = "off"`, so it counts as saying so, and the first-run
+    /// notice (which could not be recorded) is not repeated on every run.
     pub fn load() -> (Config, Option<String>) {
         let Some(path) = Config::path() else {
             return (Config::default(), None);
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let problem = match std::fs::read_to_string(&path) {
+            Ok(text) => match Config::parse(&text) {
+                Ok(config) => return (config, None),
+                Err(problem) => format!(
+                    "{} is ignored and nothing is sent until it is fixed: {problem}",
+                    path.display()
+                ),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), None),
-            Err(e) => return (Config::default(), Some(format!("cannot read {}: {e}", path.display()))),
-        };
-        match Config::parse(&text) {
-            Ok(config) => (config, None),
-            Err(problem) => (
-                Config::default(),
-                Some(format!("{} is ignored: {problem}", path.display())),
+            Err(e) => format!(
+                "cannot read {} ({e}), so nothing is sent until it can be read",
+                path.display()
             ),
-        }
+        };
+        (
+            Config {
+                telemetry: Switch::Off,
+                notice_shown: true,
+                ..Config::default()
+            },
+            Some(problem),
+        )
     }
 
+    /// Parses the file's text; the error is one line: where, and what is wrong.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().lines().collect::<Vec<_>>().join(" ").trim().to_string())
+        toml::from_str(text).map_err(|e| {
+            let text = e.to_string();
+            let place = text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("TOML parse error at ");
+            let what = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.contains('|'))
+                .unwrap_or_default();
+            if what.starts_with("TOML parse error") {
+                what.to_string()
+            } else {
+                format!("{place}: {what}")
+            }
+        })
     }
 
     fn tool(&self, tool: &str) -> Option<&ToolConfig> {
@@ -198,6 +228,13 @@ mod tests {
         assert_eq!(config.capture_for("npm"), Capture::Off);
         assert_eq!(config.friction_rules_for("npm").len(), 2);
         assert_eq!(config.friction.thresholds.retry_loop, 5);
+    }
+
+    #[test]
+    fn a_broken_file_is_named_on_one_line() {
+        let err = Config::parse("capture = [\n").unwrap_err();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("line 1") && err.contains("unclosed array"), "{err}");
     }
 
     #[test]

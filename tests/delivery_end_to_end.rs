@@ -300,3 +300,24 @@ fn telemetry_debug_shows_the_payload_and_sends_nothing() {
     assert_eq!(sink.connections(), 0);
     assert_eq!(user.pending(), 1);
 }
+
+#[test]
+fn a_configuration_file_that_cannot_be_parsed_sends_nothing() {
+    // It might have said telemetry = "off": lokiwrap cannot tell, so it sends nothing.
+    let sink = HttpSink::start(Reply::status(202));
+    let user = User::new(&sink.url());
+    user.write_config("notice_shown = true\ntelemetry = \"off\"\ncapture = [\n");
+    let out = user.crash(&[("LOKIWRAP_ENDPOINT", &sink.url())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing is sent until it is fixed: line 3"), "{stderr}");
+    assert!(
+        !stderr.contains("a note on crash reports"),
+        "the notice is not repeated: {stderr}"
+    );
+    user.run(&["--", "true"], &[("LOKIWRAP_ENDPOINT", &sink.url())]);
+    assert!(user.flushers().is_empty());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(sink.connections(), 0);
+    let status = user.run(&["telemetry", "status", "--json"], &[]);
+    assert!(String::from_utf8_lossy(&status.stdout).starts_with("{\"enabled\":false,\"decided_by\":\"config\""));
+}

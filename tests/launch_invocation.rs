@@ -202,3 +202,14 @@ fn the_environment_is_unchanged_but_for_the_reentry_variable() {
     wrapped.remove(depth);
     assert_eq!(wrapped, plain);
 }
+
+#[test]
+fn a_mistyped_option_is_a_usage_error_that_shows_the_fix() {
+    let out = Command::new(lokiwrap()).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("unexpected argument '--bogus'") && message.contains("-- --bogus"),
+        "{message}"
+    );
+}

@@ -32,7 +32,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// The program to run and its arguments. After `--`, every word belongs to the program.
-    #[arg(value_name = "PROGRAM", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM", trailing_var_arg = true)]
     pub program: Vec<OsString>,
 }
 

@@ -85,13 +85,21 @@ fn status(json: bool) -> i32 {
     let endpoint = config.endpoint();
     let pending = outbox::default_dir().map(|dir| Outbox::new(dir).count()).unwrap_or(0);
     if json {
-        let value = serde_json::json!({
-            "enabled": decision.enabled,
-            "decided_by": decision.decided_by.name(),
-            "endpoint": endpoint,
-            "pending": pending,
-        });
-        println!("{value}");
+        // A struct keeps the fields in the documented order.
+        #[derive(serde::Serialize)]
+        struct Status<'a> {
+            enabled: bool,
+            decided_by: &'a str,
+            endpoint: Option<&'a str>,
+            pending: usize,
+        }
+        let status = Status {
+            enabled: decision.enabled,
+            decided_by: decision.decided_by.name(),
+            endpoint: endpoint.as_deref(),
+            pending,
+        };
+        println!("{}", serde_json::to_string(&status).unwrap_or_default());
     } else {
         println!("telemetry:       {}", if decision.enabled { "on" } else { "off" });
         println!("decided by:      {}", decision.decided_by.name());
