@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::outbox::{Entry, Outbox};
-use crate::report::payload::{self, Report};
+use crate::report::payload::Report;
 use crate::report::scrub::{RULES_VERSION, Scrubber};
 
 pub use detach::spawn_detached_flusher;
@@ -330,24 +330,7 @@ fn read_report(path: &Path) -> io::Result<Option<Vec<u8>>> {
 /// The report with every string field scrubbed by `scrubber`, its fingerprint recomputed from
 /// the results, marked with the current rules version, and its redactions added to the count.
 fn rescrub(scrubber: &Scrubber, mut report: Report) -> Result<Report, String> {
-    let mut redactions = 0usize;
-    {
-        let mut clean = |text: &str| {
-            let scrubbed = scrubber.scrub(text);
-            redactions += scrubbed.redactions;
-            within_limits(&scrubbed.text)
-        };
-        report.tool = clean(&report.tool);
-        report.tool_version = report.tool_version.as_deref().map(&mut clean);
-        report.runtime = report.runtime.as_deref().map(&mut clean);
-        report.error_class = clean(&report.error_class);
-        report.stack_signature = report.stack_signature.iter().map(|frame| clean(frame)).collect();
-        report.signal = report.signal.as_deref().map(&mut clean);
-        report.friction_kind = report.friction_kind.as_deref().map(&mut clean);
-        report.phase = report.phase.as_deref().map(&mut clean);
-    }
-    report.fingerprint = payload::fingerprint(&report.tool, &report.error_class, &report.stack_signature);
-    report.rules_version = RULES_VERSION;
+    let redactions = crate::report::scrub_report(&mut report, scrubber);
     report.redactions_count = report
         .redactions_count
         .saturating_add(u32::try_from(redactions).unwrap_or(u32::MAX));
@@ -355,17 +338,10 @@ fn rescrub(scrubber: &Scrubber, mut report: Report) -> Result<Report, String> {
     Ok(report)
 }
 
-/// A marker can be longer than what it replaced; the payload's limits hold all the same.
-fn within_limits(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(payload::MAX_FIELD_CHARS)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::payload;
 
     fn old_report(frames: &[&str]) -> Report {
         let frames: Vec<String> = frames.iter().map(|f| f.to_string()).collect();

@@ -31,46 +31,54 @@ const MAX_PHASE_CHARS: usize = 64;
 /// Builds the report: every string passes through the scrubber, and the fingerprint is
 /// computed from the scrubbed values.
 pub fn build(facts: RunFacts<'_>, id: String) -> Result<Report, String> {
-    let scrubber = Scrubber::with_literals(&facts.private_names);
-    let mut redactions = 0usize;
-    let mut clean = |text: &str| {
-        let scrubbed = scrubber.scrub(text);
-        redactions += scrubbed.redactions;
-        cap(&scrubbed.text)
-    };
-    let tool = clean(facts.tool);
-    let error_class = clean(&facts.finding.error_class);
-    let frames: Vec<String> = facts
-        .finding
-        .frames
-        .iter()
-        .take(payload::MAX_FRAMES)
-        .map(|frame| clean(frame))
-        .collect();
-    let phase = facts.phase.as_deref().and_then(phase_label).map(|p| clean(&p));
-    let report = Report {
+    let mut report = Report {
         schema: payload::SCHEMA,
         id,
         captured_at: payload::rfc3339_utc(facts.captured_at),
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
         lokiwrap_version: env!("CARGO_PKG_VERSION").to_string(),
-        fingerprint: payload::fingerprint(&tool, &error_class, &frames),
-        tool,
+        tool: facts.tool.to_string(),
         tool_version: None,
         runtime: facts.finding.runtime.map(String::from),
-        error_class,
-        stack_signature: frames,
+        error_class: facts.finding.error_class,
+        stack_signature: facts.finding.frames.into_iter().take(payload::MAX_FRAMES).collect(),
         exit_code: facts.exit_code,
         signal: facts.signal.map(String::from),
         friction_kind: facts.finding.friction.map(|kind| kind.name().to_string()),
-        phase,
+        phase: facts.phase.as_deref().and_then(phase_label),
         project_id_hash: facts.project_id_hash,
-        rules_version: scrub::RULES_VERSION,
-        redactions_count: u32::try_from(redactions).unwrap_or(u32::MAX),
+        fingerprint: String::new(),
+        rules_version: 0,
+        redactions_count: 0,
     };
+    let redactions = scrub_report(&mut report, &Scrubber::with_literals(&facts.private_names));
+    report.redactions_count = u32::try_from(redactions).unwrap_or(u32::MAX);
     report.validate()?;
     Ok(report)
+}
+
+/// Passes every text field of a report through the scrubber (this is the one list of the
+/// fields that are scrubbed), keeps each within the payload's limits, recomputes the
+/// fingerprint from the results and marks the current rules. Returns the redactions made.
+pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
+    let mut redactions = 0usize;
+    let mut clean = |text: &str| {
+        let scrubbed = scrubber.scrub(text);
+        redactions += scrubbed.redactions;
+        cap(&scrubbed.text)
+    };
+    report.tool = clean(&report.tool);
+    report.tool_version = report.tool_version.as_deref().map(&mut clean);
+    report.runtime = report.runtime.as_deref().map(&mut clean);
+    report.error_class = clean(&report.error_class);
+    report.stack_signature = report.stack_signature.iter().map(|frame| clean(frame)).collect();
+    report.signal = report.signal.as_deref().map(&mut clean);
+    report.friction_kind = report.friction_kind.as_deref().map(&mut clean);
+    report.phase = report.phase.as_deref().map(&mut clean);
+    report.fingerprint = payload::fingerprint(&report.tool, &report.error_class, &report.stack_signature);
+    report.rules_version = scrub::RULES_VERSION;
+    redactions
 }
 
 /// Keeps a string within the payload's length limit and free of control characters.
