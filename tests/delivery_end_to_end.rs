@@ -66,21 +66,9 @@ impl User {
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(lokiwrap());
-        cmd.args(args)
-            .env("HOME", self.home.path())
-            .env("XDG_STATE_HOME", self.home.path().join(".local/state"))
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+        common::as_user(&mut cmd, self.home.path())
+            .args(args)
             .stdin(Stdio::null());
-        for var in [
-            "DO_NOT_TRACK",
-            "LOKIWRAP_TELEMETRY",
-            "LOKI_TELEMETRY",
-            "LOKI_TELEMETRY_DISABLED",
-            "LOKIWRAP_ENDPOINT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env_remove("LOKIWRAP_TELEMETRY_DEBUG").env_remove("LOKIWRAP_DEPTH");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -31,12 +31,7 @@ impl User {
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
-        cmd.env("HOME", self.home.path())
-            .env("XDG_STATE_HOME", self.path(".local/state"))
-            .env("XDG_CONFIG_HOME", self.path(".config"))
-            .env_remove("LOKIWRAP_DEPTH")
-            .env_remove("LOKIWRAP_PHASE")
-            .current_dir(self.home.path());
+        common::as_user(&mut cmd, self.home.path());
         cmd
     }
 

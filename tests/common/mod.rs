@@ -190,3 +190,25 @@ pub fn with_default_signals(cmd: &mut Command) -> &mut Command {
         })
     }
 }
+
+/// Makes `cmd` run as a user whose home is `home`: configuration and state under it, and none
+/// of the caller's opt-out, endpoint, debug, phase or nesting variables.
+pub fn as_user<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
+    cmd.env("HOME", home)
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .current_dir(home);
+    for var in [
+        "DO_NOT_TRACK",
+        "LOKIWRAP_TELEMETRY",
+        "LOKI_TELEMETRY",
+        "LOKI_TELEMETRY_DISABLED",
+        "LOKIWRAP_ENDPOINT",
+        "LOKIWRAP_TELEMETRY_DEBUG",
+        "LOKIWRAP_PHASE",
+        "LOKIWRAP_DEPTH",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
