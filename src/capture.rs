@@ -109,7 +109,7 @@ fn store(tool: &str, reason: ExitReason, finding: policy::Finding) -> Result<(),
 }
 
 /// `LOKIWRAP_TELEMETRY_DEBUG=1`: show what would be sent, send nothing.
-fn debug_delivery() -> bool {
+pub fn debug_delivery() -> bool {
     std::env::var("LOKIWRAP_TELEMETRY_DEBUG").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
 }
 

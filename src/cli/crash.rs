@@ -217,7 +217,7 @@ fn submit(outbox: &Outbox, id: Option<&str>, yes: bool) -> Result<i32, String> {
     let Some(endpoint) = config.endpoint() else {
         return print_for_manual_filing(outbox, id, config.repository.as_deref());
     };
-    let debug = std::env::var("LOKIWRAP_TELEMETRY_DEBUG").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+    let debug = crate::capture::debug_delivery();
     let settings = Settings { endpoint, debug };
     let full_id = match id {
         Some(id) => outbox.get(id).map_err(|e| e.to_string())?.map(|e| e.id),
