@@ -206,10 +206,11 @@ impl<'o> Relay<'o> {
                 false
             }
             Ok(n) => {
-                self.observer.observe(&self.buf[..n]);
                 self.written = 0;
                 self.filled = n;
+                // Relayed first, looked at after: watching never delays the bytes.
                 self.write_pending();
+                self.observer.observe(&self.buf[..n]);
                 true
             }
             Err(Errno::EINTR) => true,

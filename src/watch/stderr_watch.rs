@@ -125,4 +125,30 @@ mod tests {
         }
         assert_eq!(w.friction(), Some(FrictionKind::RetryLoop));
     }
+
+    /// A measurement, not a check: `cargo test --release --lib watch_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn watch_throughput() {
+        let zeros = vec![0u8; 256 * 1024];
+        let log: Vec<u8> = b"Compiling serde v1.0.229 (registry)\n".repeat(256 * 1024 / 37);
+        for (name, chunk) in [("NUL bytes, no line ends", &zeros), ("build log lines", &log)] {
+            let mut w = watch();
+            let rounds = (1usize << 30) / chunk.len();
+            let started = std::time::Instant::now();
+            for _ in 0..rounds {
+                w.observe(chunk);
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!("{name}: {:.0} MB/s", (rounds * chunk.len()) as f64 / secs / 1e6);
+            let started = std::time::Instant::now();
+            for _ in 0..rounds {
+                w.keep_tail(chunk);
+            }
+            println!(
+                "  tail alone: {:.0} MB/s",
+                (rounds * chunk.len()) as f64 / started.elapsed().as_secs_f64() / 1e6
+            );
+        }
+    }
 }

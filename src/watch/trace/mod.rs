@@ -84,6 +84,9 @@ static ANSI_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?
 /// another crash's message (a child's traceback in a Node `Command failed` error) is
 /// part of that crash. Returns `None` when no complete crash header is visible.
 pub fn parse_last_crash(tail: &[u8]) -> Option<Crash> {
+    if !has_trace_marker(tail) {
+        return None;
+    }
     let text = String::from_utf8_lossy(tail);
     let lines: Vec<Cow<'_, str>> = text.split('\n').map(clean_line).collect();
     let lines: Vec<&str> = lines.iter().map(|line| line.as_ref()).collect();
@@ -112,6 +115,30 @@ fn clean_line(raw: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(shown)
     }
+}
+
+/// Text that every supported runtime prints in a crash: a tail without any of it holds no
+/// trace, and is dismissed before a single regex is compiled (most failing runs of most tools).
+const TRACE_MARKERS: &[&[u8]] = &[
+    b"Traceback (most recent call last)",
+    b"  File \"",
+    b"    at ",
+    b"panicked at",
+    b"panic: ",
+    b"goroutine ",
+    b"fatal error:",
+    b"\tat ",
+    b"Exception in thread",
+    b":in `",
+    b":in '",
+    b"Error",
+    b"Exception",
+];
+
+fn has_trace_marker(tail: &[u8]) -> bool {
+    TRACE_MARKERS
+        .iter()
+        .any(|marker| memchr::memmem::find(tail, marker).is_some())
 }
 
 #[cfg(test)]
