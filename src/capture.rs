@@ -122,14 +122,22 @@ fn start_delivery(config: &Config) {
     }
     let Some(dir) = outbox::default_dir() else { return };
     let outbox = Outbox::new(dir);
+    let flusher = match deliver::flusher_program() {
+        Ok(flusher) => flusher,
+        Err(problem) => {
+            messages::warn_once(format_args!("reports cannot be sent: {problem}"));
+            return;
+        }
+    };
     if debug_delivery() {
-        // Shown in the foreground: the point is to see it.
-        let settings = Settings { endpoint, debug: true };
-        let _ = deliver::flush(&outbox, &settings, true, None, &mut |_| {});
+        // In the foreground: the point is to see what would be sent.
+        let _ = std::process::Command::new(&flusher)
+            .env("LOKIWRAP_ENDPOINT", &endpoint)
+            .status();
         return;
     }
     if deliver::reports_due(&outbox)
-        && let Err(problem) = deliver::spawn_detached_flusher(&["__flush"])
+        && let Err(problem) = deliver::spawn_detached_flusher(&flusher, &[])
     {
         messages::warn_once(format_args!(
             "cannot start sending reports in the background: {problem}"
@@ -137,7 +145,7 @@ fn start_delivery(config: &Config) {
     }
 }
 
-/// `lokiwrap __flush`: the detached flusher. It checks the switch again (the user may have
+/// `lokiwrap-flush`: the flusher. It checks the switch again (the user may have
 /// turned telemetry off since the run that started it) and sends what is due.
 pub fn flush_in_background() -> i32 {
     let (config, _) = config();

@@ -124,7 +124,11 @@ fn helper_process() {
             deliver::flush(&outbox, &settings, false, None, &mut |_| {}).unwrap();
         }
         "spawn" => {
-            deliver::spawn_detached_flusher(&["--exact", "helper_detached_probe", "--test-threads=1"]).unwrap();
+            deliver::spawn_detached_flusher(
+                &std::env::current_exe().unwrap(),
+                &["--exact", "helper_detached_probe", "--test-threads=1"],
+            )
+            .unwrap();
             // The intermediate process is reaped and the flusher is not our child: nothing is
             // left to become a zombie of ours.
             assert_eq!(

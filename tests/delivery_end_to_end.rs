@@ -93,7 +93,11 @@ impl User {
             };
             let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
             let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-            if cmdline.windows(7).any(|w| w == b"__flush") && environ.windows(marker.len()).any(|w| w == marker) {
+            let flusher = cmdline
+                .split(|&b| b == 0)
+                .next()
+                .is_some_and(|argv0| argv0.ends_with(b"lokiwrap-flush"));
+            if flusher && environ.windows(marker.len()).any(|w| w == marker) {
                 pids.push(pid);
             }
         }

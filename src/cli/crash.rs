@@ -193,7 +193,41 @@ fn short(id: &str) -> &str {
 
 fn submit(outbox: &Outbox, id: Option<&str>, yes: bool) -> Result<i32, String> {
     let (config, _) = Config::load();
-    let decision = consent::decide(&config);
+    if config.endpoint().is_some() {
+        // Sending is lokiwrap-flush's job; it checks the switch and prints one line per report.
+        use std::os::unix::process::CommandExt;
+        let flusher = crate::deliver::flusher_program().map_err(|e| e.to_string())?;
+        let mut cmd = std::process::Command::new(&flusher);
+        cmd.arg("submit").args(id).args(yes.then_some("--yes"));
+        return Err(format!("cannot start {}: {}", flusher.display(), cmd.exec()));
+    }
+    prepare_submit(outbox, id, yes, &config)?;
+    print_for_manual_filing(outbox, id, config.repository.as_deref())
+}
+
+/// `lokiwrap-flush submit [ID] [--yes]`: sends now, in the foreground, one line per report.
+pub fn send_now(id: Option<&str>, yes: bool) -> i32 {
+    let result = open_outbox().map_err(|_| String::new()).and_then(|outbox| {
+        let (config, _) = Config::load();
+        prepare_submit(&outbox, id, yes, &config)?;
+        match config.endpoint() {
+            Some(endpoint) => send_with_progress(&outbox, id, endpoint),
+            None => print_for_manual_filing(&outbox, id, config.repository.as_deref()),
+        }
+    });
+    match result {
+        Ok(status) => status,
+        Err(problem) if problem.is_empty() => 1,
+        Err(problem) => {
+            messages::error(format_args!("crash: {problem}"));
+            1
+        }
+    }
+}
+
+/// Checks the switch (saying which one `--yes` overrides) and that the named report exists.
+fn prepare_submit(outbox: &Outbox, id: Option<&str>, yes: bool, config: &Config) -> Result<(), String> {
+    let decision = consent::decide(config);
     if !decision.enabled {
         if !yes {
             return Err(format!(
@@ -214,9 +248,10 @@ fn submit(outbox: &Outbox, id: Option<&str>, yes: bool) -> Result<i32, String> {
             outbox.dir().display()
         ));
     }
-    let Some(endpoint) = config.endpoint() else {
-        return print_for_manual_filing(outbox, id, config.repository.as_deref());
-    };
+    Ok(())
+}
+
+fn send_with_progress(outbox: &Outbox, id: Option<&str>, endpoint: String) -> Result<i32, String> {
     let debug = crate::capture::debug_delivery();
     let settings = Settings { endpoint, debug };
     let full_id = match id {

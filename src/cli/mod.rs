@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use crate::launch::Launch;
 
 /// lokiwrap's own subcommands. Any other first word is a program to run.
-pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "telemetry", "privacy", "__flush", "help"];
+pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "telemetry", "privacy", "help"];
 
 const EXAMPLES: &str = "\
 Examples:
@@ -50,9 +50,6 @@ pub enum Command {
     /// Print PRIVACY.md: every field a report may hold, and what is never collected.
     #[command(after_help = "Example:\n  lokiwrap privacy | less")]
     Privacy,
-    /// Send due reports in the background (started by lokiwrap itself).
-    #[command(name = "__flush", hide = true)]
-    Flush,
 }
 
 /// What an invocation asks for.
@@ -109,7 +106,6 @@ pub fn parse(args: Vec<OsString>) -> Option<Launch> {
             print!("{}", include_str!("../../PRIVACY.md"));
             0
         }
-        Some(Command::Flush) => crate::capture::flush_in_background(),
         None if !cli.program.is_empty() => return Some(launch_from(&cli.program)),
         None => {
             crate::messages::error("no program given. Usage: lokiwrap [--] PROGRAM [ARGS...]; see lokiwrap --help");

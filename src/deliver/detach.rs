@@ -14,14 +14,8 @@ use std::process::{Command, Stdio};
 /// double fork: the intermediate process exits at once and is reaped here, and the flusher is
 /// adopted by init (or the nearest subreaper), so it never lingers as a zombie of the caller,
 /// whether or not the caller exits soon after.
-pub fn spawn_detached_flusher(args: &[&str]) -> io::Result<()> {
-    let exe = std::env::current_exe().map_err(|err| {
-        io::Error::new(
-            err.kind(),
-            format!("cannot find lokiwrap's own executable to start the flusher: {err}"),
-        )
-    })?;
-    let mut command = Command::new(&exe);
+pub fn spawn_detached_flusher(exe: &std::path::Path, args: &[&str]) -> io::Result<()> {
+    let mut command = Command::new(exe);
     command
         .args(args)
         .stdin(Stdio::null())

@@ -17,6 +17,22 @@ use crate::report::payload::Report;
 use crate::report::scrub::{RULES_VERSION, Scrubber};
 
 pub use detach::spawn_detached_flusher;
+
+/// The program that sends reports, `lokiwrap-flush`, installed next to `lokiwrap`. Sending is
+/// a program of its own so that the network and TLS code is never loaded with a wrapped tool:
+/// it would cost every run start-up time while being needed only after some of them.
+pub fn flusher_program() -> io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let flusher = exe.with_file_name("lokiwrap-flush");
+    if flusher.is_file() {
+        Ok(flusher)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is missing; reinstall lokiwrap (both programs)", flusher.display()),
+        ))
+    }
+}
 pub use schedule::Retry;
 
 use http::{Answer, Collector};

@@ -1,0 +1,32 @@
+//! lokiwrap-flush: sends the reports waiting in the outbox to the configured collector.
+//! lokiwrap starts it detached after a run (no arguments), or `lokiwrap crash submit` runs it in
+//! the foreground (`submit [ID] [--yes]`). It is a program of its own so that the network and
+//! TLS code never loads with a wrapped tool.
+
+use lokiwrap::{capture, cli::crash, messages};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let status = match words.as_slice() {
+        [] => capture::flush_in_background(),
+        ["submit", rest @ ..] => {
+            let yes = rest.contains(&"--yes");
+            let ids: Vec<&str> = rest.iter().copied().filter(|w| *w != "--yes").collect();
+            match ids.as_slice() {
+                [] => crash::send_now(None, yes),
+                [id] => crash::send_now(Some(id), yes),
+                _ => usage(),
+            }
+        }
+        _ => usage(),
+    };
+    std::process::exit(status)
+}
+
+fn usage() -> i32 {
+    messages::error(
+        "usage: lokiwrap-flush [submit [ID] [--yes]]; it is started by lokiwrap (see lokiwrap crash --help)",
+    );
+    2
+}
