@@ -17,7 +17,7 @@ DYNAMIC="$PWD/target/release/lokiwrap"
 LW="$DYNAMIC"
 if [ "$(uname -s)" = Linux ] && ldd --version 2>&1 | grep -qi glibc; then
   TRIPLE="$(uname -m)-unknown-linux-gnu"
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet --target "$TRIPLE"
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet --bin lokiwrap --target "$TRIPLE"
   LW="$PWD/target/$TRIPLE/release/lokiwrap"
 fi
 OUT=$(mktemp -d)
