@@ -11,4 +11,5 @@ pub mod launch;
 pub mod messages;
 pub mod outbox;
 pub mod report;
+pub mod shim;
 pub mod watch;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 pub mod crash;
 pub mod scrub;
+pub mod shim;
 pub mod telemetry;
 
 use clap::{Parser, Subcommand};
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::launch::Launch;
 
 /// lokiwrap's own subcommands. Any other first word is a program to run.
-pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "telemetry", "privacy", "help"];
+pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "shim", "telemetry", "privacy", "help"];
 
 const EXAMPLES: &str = "\
 Examples:
@@ -44,6 +45,9 @@ pub enum Command {
     /// Filter stdin to stdout through the same scrubber that reports go through.
     #[command(after_help = scrub::EXAMPLES)]
     Scrub(scrub::ScrubArgs),
+    /// Wrap every invocation of a tool through PATH (and undo it).
+    #[command(after_help = shim::EXAMPLES)]
+    Shim(shim::ShimArgs),
     /// Turn sending reports off or on, and see what decides it.
     #[command(after_help = telemetry::EXAMPLES)]
     Telemetry(telemetry::TelemetryArgs),
@@ -102,6 +106,7 @@ pub fn parse(args: Vec<OsString>) -> Option<Launch> {
         Some(Command::Crash(args)) => crash::run(args),
         Some(Command::Scrub(args)) => scrub::run(args),
         Some(Command::Telemetry(args)) => telemetry::run(args),
+        Some(Command::Shim(args)) => shim::run(args),
         Some(Command::Privacy) => {
             print!("{}", include_str!("../../PRIVACY.md"));
             0
