@@ -170,6 +170,24 @@ fn a_python_crash_is_reported_with_class_and_frames_and_nothing_else() {
 }
 
 #[test]
+fn a_crash_after_megabytes_of_output_is_still_recognised() {
+    // The trace is at the end of a long stderr: the tail must be the end of the stream.
+    let user = User::new();
+    let script = write_script(
+        user.home.path(),
+        "noisy.py",
+        "import sys\nsys.stderr.write('x' * 3000000 + '\\n' + 'progress\\r' * 50000)\n\
+         def helper():\n    raise ValueError('late')\nhelper()\n",
+    );
+    let out = user.wrapped(&["python3", &script]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr.len() > 3_000_000);
+    let r = &user.reports()[0];
+    assert_eq!(r["error_class"], "ValueError");
+    assert_eq!(r["stack_signature"], serde_json::json!(["helper", "<module>"]));
+}
+
+#[test]
 fn crash_show_prints_exactly_the_stored_bytes() {
     let user = User::new();
     let script = write_script(user.home.path(), "crashy.py", PYTHON_CRASH);

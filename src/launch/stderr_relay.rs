@@ -15,11 +15,18 @@ use nix::sys::termios::OutputFlags;
 /// Sees every byte of the child's stderr, in order, after it was relayed.
 pub trait StderrObserver {
     fn observe(&mut self, chunk: &[u8]);
+
+    /// At the end, the most recent output the relay still holds (at least the last
+    /// `RECENT` bytes, when there were that many), in two parts, the earlier one first.
+    fn finish(&mut self, _earlier: &[u8], _latest: &[u8]) {}
 }
 
 impl StderrObserver for () {
     fn observe(&mut self, _chunk: &[u8]) {}
 }
+
+/// How much recent output the relay always holds for `StderrObserver::finish`.
+pub const RECENT: usize = CHUNK - MIN_READ;
 
 nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, libc::winsize);
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
@@ -135,8 +142,11 @@ pub fn sync_window_size(master: BorrowedFd<'_>) -> bool {
     unsafe { set_window_size(master.as_raw_fd(), &size) }.is_ok()
 }
 
-/// Bytes read at once, and the size asked for the stderr pipe.
+/// Size of each of the relay's two buffers, and of the largest read.
 const CHUNK: usize = 256 * 1024;
+/// Consecutive reads fill a buffer until less than this is left, then the other one is used:
+/// the output before the latest read stays in place, so nothing needs copying to keep it.
+const MIN_READ: usize = 64 * 1024;
 #[cfg(target_os = "linux")]
 const PIPE_SIZE: i32 = 1024 * 1024;
 /// Reads made per wake-up while the child keeps the pipe full, before signals are looked at
@@ -148,10 +158,18 @@ const READS_PER_STEP: usize = 8;
 /// lokiwrap's stderr slows the tool exactly as it would without lokiwrap.
 pub struct Relay<'o> {
     source: Option<OwnedFd>,
-    buf: Vec<u8>,
-    /// `buf[written..filled]` is read but not yet written.
+    /// Consecutive reads fill one buffer, then the other: together they always hold the most
+    /// recent output. Allocated on the first read, so a quiet run pays nothing for them.
+    bufs: [Vec<u8>; 2],
+    /// The buffer being filled.
+    current: usize,
+    /// How much of the other buffer holds output (the part before `bufs[current]`).
+    earlier: usize,
+    /// `bufs[current][written..filled]` is read but not yet written.
     written: usize,
     filled: usize,
+    /// Bytes the last read returned.
+    last_read: usize,
     observer: &'o mut dyn StderrObserver,
 }
 
@@ -159,9 +177,12 @@ impl<'o> Relay<'o> {
     pub fn new(source: OwnedFd, observer: &'o mut dyn StderrObserver) -> Relay<'o> {
         Relay {
             source: Some(source),
-            buf: vec![0; CHUNK],
+            bufs: [Vec::new(), Vec::new()],
+            current: 0,
+            earlier: 0,
             written: 0,
             filled: 0,
+            last_read: 0,
             observer,
         }
     }
@@ -187,7 +208,9 @@ impl<'o> Relay<'o> {
         }
         for _ in 0..READS_PER_STEP {
             // Another read is worth trying only if this one filled the buffer and went out whole.
-            if !self.read_chunk() || self.filled < self.buf.len() || self.written < self.filled {
+            // Another read is worth trying only after a large one that went out whole: the
+            // child is writing faster than one read takes in.
+            if !self.read_chunk() || self.written < self.filled || self.last_read < MIN_READ {
                 break;
             }
         }
@@ -196,21 +219,30 @@ impl<'o> Relay<'o> {
     /// Reads once. Returns false when nothing more can be read now (would block, or ended).
     fn read_chunk(&mut self) -> bool {
         let Some(source) = &self.source else { return false };
-        if self.buf.is_empty() {
-            self.buf = vec![0; CHUNK];
+        if CHUNK - self.filled < MIN_READ {
+            self.earlier = self.filled;
+            self.current = 1 - self.current;
+            self.filled = 0;
+            self.written = 0;
         }
-        match nix::unistd::read(source, &mut self.buf) {
+        let current = self.current;
+        if self.bufs[current].is_empty() {
+            self.bufs[current] = vec![0; CHUNK];
+        }
+        let start = self.filled;
+        match nix::unistd::read(source, &mut self.bufs[current][start..]) {
             Ok(0) | Err(Errno::EIO) => {
                 // EOF: every writer closed it (EIO is how a pseudo-terminal master says so).
                 self.source = None;
                 false
             }
             Ok(n) => {
-                self.written = 0;
-                self.filled = n;
+                self.last_read = n;
+                self.written = start;
+                self.filled = start + n;
                 // Relayed first, looked at after: watching never delays the bytes.
                 self.write_pending();
-                self.observer.observe(&self.buf[..n]);
+                self.observer.observe(&self.bufs[current][start..start + n]);
                 true
             }
             Err(Errno::EINTR) => true,
@@ -226,7 +258,7 @@ impl<'o> Relay<'o> {
     /// EAGAIN (lokiwrap's stderr was made non-blocking by someone else; poll waits for room).
     fn write_pending(&mut self) {
         while self.written < self.filled {
-            match nix::unistd::write(stderr_fd(), &self.buf[self.written..self.filled]) {
+            match nix::unistd::write(stderr_fd(), &self.bufs[self.current][self.written..self.filled]) {
                 Ok(n) => self.written += n,
                 Err(Errno::EINTR) | Err(Errno::EAGAIN) => return,
                 Err(_) => {
@@ -244,6 +276,11 @@ impl<'o> Relay<'o> {
     /// for it until it closes, so lokiwrap neither hangs nor cuts that process off.
     pub fn finish(mut self) {
         self.relay_available();
+        let other = &self.bufs[1 - self.current];
+        self.observer.finish(
+            &other[..self.earlier.min(other.len())],
+            &self.bufs[self.current][..self.filled],
+        );
         if let Some(source) = self.source.take() {
             hand_off(source);
         }

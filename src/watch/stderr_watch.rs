@@ -10,6 +10,12 @@ use crate::launch::StderrObserver;
 /// much the tool prints, and a trace longer than this is cut at its start, not its end.
 pub const TAIL_BYTES: usize = 64 * 1024;
 
+/// A line longer than this is binary output or a blob, not a message: inside it, only the end
+/// of each chunk is searched for the line's end, so relaying it costs no scan of every byte.
+const BLOB_LINE: u64 = 1024 * 1024;
+/// How much of the end of a chunk is searched for a line end inside a blob.
+const BLOB_PROBE: usize = 4096;
+
 /// What the friction matcher needs, asked for only when the tool first writes to stderr
 /// (reading the configuration then, not before the tool starts).
 pub type FrictionSetup = Box<dyn FnOnce() -> (Vec<FrictionRule>, Thresholds)>;
@@ -29,7 +35,7 @@ impl StderrWatch {
         }
     }
 
-    /// The last [`TAIL_BYTES`] of stderr.
+    /// The end of stderr: at least its last [`TAIL_BYTES`] (at most twice that).
     pub fn tail(&self) -> &[u8] {
         &self.tail
     }
@@ -69,14 +75,33 @@ impl StderrWatch {
 
 impl StderrObserver for StderrWatch {
     fn observe(&mut self, chunk: &[u8]) {
-        self.keep_tail(chunk);
         if let Some(setup) = self.setup.take() {
             let (rules, thresholds) = setup();
             self.friction = Some(FrictionWatch::new(rules, thresholds));
         }
-        if let Some(friction) = &mut self.friction {
+        let Some(friction) = &mut self.friction else { return };
+        if friction.current_line_len() < BLOB_LINE {
             friction.feed(chunk);
+            return;
         }
+        // Inside a blob: look for its end only near the end of the chunk. Lines that start and
+        // end within one chunk right after a blob may go unseen; the next chunk is read whole.
+        let probe = chunk.len().saturating_sub(BLOB_PROBE);
+        match memchr::memchr2(b'\n', b'\r', &chunk[probe..]) {
+            Some(end) => {
+                friction.skip_within_line(probe + end);
+                friction.feed(&chunk[probe + end..]);
+            }
+            None => friction.skip_within_line(chunk.len()),
+        }
+    }
+
+    /// The relay holds the most recent output until the end: the tail is copied once, here,
+    /// rather than with every read.
+    fn finish(&mut self, earlier: &[u8], latest: &[u8]) {
+        self.tail.clear();
+        self.keep_tail(earlier);
+        self.keep_tail(latest);
     }
 }
 
@@ -89,25 +114,36 @@ mod tests {
     }
 
     #[test]
-    fn the_tail_keeps_the_last_bytes_in_order() {
+    fn the_tail_is_the_end_of_what_the_relay_still_holds() {
         let mut w = watch();
-        let mut all = Vec::new();
-        for i in 0..5000u32 {
-            let line = format!("line {i}\n");
-            all.extend_from_slice(line.as_bytes());
-            w.observe(line.as_bytes());
-        }
-        let tail = w.tail();
-        assert!(tail.len() >= TAIL_BYTES.min(all.len()) && tail.len() <= 2 * TAIL_BYTES);
-        assert!(all.ends_with(tail));
+        let earlier: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        w.finish(&earlier, b"last words\n");
+        let mut expected = earlier[earlier.len() - TAIL_BYTES..].to_vec();
+        expected.extend_from_slice(b"last words\n");
+        assert_eq!(w.tail(), &expected[..]);
+        w.finish(&[], b"short");
+        assert_eq!(w.tail(), b"short");
     }
 
     #[test]
     fn a_huge_chunk_leaves_exactly_its_end() {
         let mut w = watch();
         let chunk: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        w.observe(&chunk);
+        w.finish(&[], &chunk);
         assert_eq!(w.tail(), &chunk[chunk.len() - TAIL_BYTES..]);
+    }
+
+    #[test]
+    fn friction_after_a_blob_still_counts() {
+        let mut w = watch();
+        let blob = vec![0u8; 256 * 1024];
+        for _ in 0..8 {
+            w.observe(&blob);
+        }
+        let mut tail = vec![0u8; 1000];
+        tail.extend_from_slice(b"\nRetrying in 5 seconds\nRetrying in 5 seconds\nRetrying in 5 seconds\n");
+        w.observe(&tail);
+        assert_eq!(w.friction(), Some(FrictionKind::RetryLoop));
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub struct FrictionWatch {
     rule_errors: Vec<String>,
     /// The start of a line whose end has not arrived yet, at most `MAX_LINE` bytes.
     partial: Vec<u8>,
+    /// Bytes of the current line so far, including those beyond `partial`.
+    line_len: u64,
     /// Scratch space for a line with its escape sequences removed.
     stripped: Vec<u8>,
     /// Scratch space for a window of output, then for one line, in ASCII lowercase, for the
@@ -169,6 +171,7 @@ impl FrictionWatch {
             matcher: None,
             rule_errors: Vec::new(),
             partial: Vec::new(),
+            line_len: 0,
             stripped: Vec::new(),
             window_lowered: Vec::new(),
             line_lowered: Vec::new(),
@@ -225,6 +228,18 @@ impl FrictionWatch {
     /// rules, when the first non-empty line of output arrives.
     pub fn rule_errors(&self) -> &[String] {
         &self.rule_errors
+    }
+
+    /// How long the current line is so far: a caller relaying a huge line (binary output, a
+    /// blob) can stop feeding its middle, which no rule would look at.
+    pub fn current_line_len(&self) -> u64 {
+        self.line_len
+    }
+
+    /// Counts `n` bytes of the current line that were not fed: only a line's first
+    /// [`MAX_LINE`] bytes are matched, so the middle of a long line is never looked at.
+    pub fn skip_within_line(&mut self, n: usize) {
+        self.line_len += n as u64;
     }
 
     /// Whether lines without keywords can be skipped unseen: no line is half read, no chain
@@ -296,6 +311,7 @@ impl FrictionWatch {
         };
         let ended_by_carriage_return = bytes[end] == b'\r';
         let line = &bytes[..end];
+        self.line_len = 0;
         if self.partial.is_empty() {
             self.on_line(&line[..line.len().min(MAX_LINE)], ended_by_carriage_return);
         } else {
@@ -309,6 +325,7 @@ impl FrictionWatch {
     }
 
     fn keep_partial(&mut self, bytes: &[u8]) {
+        self.line_len += bytes.len() as u64;
         let room = MAX_LINE - self.partial.len();
         self.partial.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
