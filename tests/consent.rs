@@ -4,9 +4,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::lokiwrap;
 use serde_json::Value;
 
 /// A user with a home, config and state directories of their own and no opt-out variables.
@@ -26,14 +25,7 @@ impl User {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(lokiwrap());
-        common::as_user(&mut cmd, self.home.path())
-            .args(args)
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
+        common::lokiwrap_as(self.home.path(), args, env)
     }
 
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -9,7 +9,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::http_sink::{HttpSink, Reply};
-use common::lokiwrap;
 
 struct User {
     home: tempfile::TempDir,
@@ -65,14 +64,7 @@ impl User {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(lokiwrap());
-        common::as_user(&mut cmd, self.home.path())
-            .args(args)
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
+        common::lokiwrap_as(self.home.path(), args, env)
     }
 
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {

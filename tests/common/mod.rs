@@ -212,3 +212,13 @@ pub fn as_user<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
     }
     cmd
 }
+
+/// `lokiwrap ARGS` run as the user whose home is `home`, with `env` on top and stdin closed.
+pub fn lokiwrap_as(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(lokiwrap());
+    as_user(&mut cmd, home).args(args).stdin(std::process::Stdio::null());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd
+}
