@@ -19,6 +19,9 @@ _lokiwrap() {
             lokiwrap,crash)
                 cmd="lokiwrap__subcmd__crash"
                 ;;
+            lokiwrap,doctor)
+                cmd="lokiwrap__subcmd__doctor"
+                ;;
             lokiwrap,help)
                 cmd="lokiwrap__subcmd__help"
                 ;;
@@ -66,6 +69,9 @@ _lokiwrap() {
                 ;;
             lokiwrap__subcmd__help,crash)
                 cmd="lokiwrap__subcmd__help__subcmd__crash"
+                ;;
+            lokiwrap__subcmd__help,doctor)
+                cmd="lokiwrap__subcmd__help__subcmd__doctor"
                 ;;
             lokiwrap__subcmd__help,help)
                 cmd="lokiwrap__subcmd__help__subcmd__help"
@@ -185,7 +191,7 @@ _lokiwrap() {
 
     case "${cmd}" in
         lokiwrap)
-            opts="-h -V --help --version crash scrub shim telemetry privacy help"
+            opts="-h -V --help --version crash scrub shim telemetry doctor privacy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,8 +358,22 @@ _lokiwrap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lokiwrap__subcmd__doctor)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lokiwrap__subcmd__help)
-            opts="crash scrub shim telemetry privacy help"
+            opts="crash scrub shim telemetry doctor privacy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +445,20 @@ _lokiwrap() {
         lokiwrap__subcmd__help__subcmd__crash__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lokiwrap__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -6,6 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 pub mod crash;
+pub mod doctor;
 pub mod scrub;
 pub mod shim;
 pub mod telemetry;
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::launch::Launch;
 
 /// lokiwrap's own subcommands. Any other first word is a program to run.
-pub const SUBCOMMANDS: &[&str] = &["crash", "scrub", "shim", "telemetry", "privacy", "help"];
+pub const SUBCOMMANDS: &[&str] = &["crash", "doctor", "scrub", "shim", "telemetry", "privacy", "help"];
 
 const EXAMPLES: &str = "\
 Examples:
@@ -51,6 +52,9 @@ pub enum Command {
     /// Turn sending reports off or on, and see what decides it.
     #[command(after_help = telemetry::EXAMPLES)]
     Telemetry(telemetry::TelemetryArgs),
+    /// Check the configuration, outbox, telemetry switch, endpoint and shims; say how to fix each problem.
+    #[command(after_help = doctor::EXAMPLES)]
+    Doctor,
     /// Print PRIVACY.md: every field a report may hold, and what is never collected.
     #[command(after_help = "Example:\n  lokiwrap privacy | less")]
     Privacy,
@@ -107,6 +111,7 @@ pub fn parse(args: Vec<OsString>) -> Option<Launch> {
         Some(Command::Scrub(args)) => scrub::run(args),
         Some(Command::Telemetry(args)) => telemetry::run(args),
         Some(Command::Shim(args)) => shim::run(args),
+        Some(Command::Doctor) => doctor::run(),
         Some(Command::Privacy) => {
             print!("{}", include_str!("../../PRIVACY.md"));
             0

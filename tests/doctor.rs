@@ -1,0 +1,131 @@
+//! `lokiwrap doctor`: a healthy setup passes, and each kind of problem is named with its fix.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+
+struct User {
+    home: tempfile::TempDir,
+    tools: tempfile::TempDir,
+}
+
+impl User {
+    fn new(config: &str) -> User {
+        let user = User {
+            home: tempfile::tempdir().unwrap(),
+            tools: tempfile::tempdir().unwrap(),
+        };
+        let dir = user.home.path().join(".config/lokiwrap");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), format!("notice_shown = true\n{config}")).unwrap();
+        let tool = user.tools.path().join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        user
+    }
+
+    fn shims(&self) -> String {
+        self.home
+            .path()
+            .join(".local/share/lokiwrap/shims")
+            .display()
+            .to_string()
+    }
+
+    fn run(&self, args: &[&str], path: &str) -> Output {
+        common::lokiwrap_as(self.home.path(), args, &[("PATH", path)])
+            .output()
+            .unwrap()
+    }
+
+    fn doctor(&self, path: &str) -> (i32, String) {
+        let out = self.run(&["doctor"], path);
+        (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+    }
+}
+
+#[test]
+fn a_healthy_setup_has_no_problems() {
+    let user = User::new("");
+    let (code, report) = user.doctor("/usr/bin:/bin");
+    assert_eq!(code, 0, "{report}");
+    for line in [
+        "version",
+        "config",
+        "outbox",
+        "telemetry          on (decided by default)",
+        "no problems found",
+    ] {
+        assert!(report.contains(line), "{line}: {report}");
+    }
+}
+
+#[test]
+fn a_broken_configuration_is_a_problem_with_its_fix() {
+    let user = User::new("capture = [\n");
+    let (code, report) = user.doctor("/usr/bin:/bin");
+    assert_eq!(code, 1);
+    assert!(
+        report.contains("✗ config") && report.contains("fix:") && report.contains("line 2"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_endpoint_is_contacted_only_when_sending_is_allowed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    let user = User::new(&format!("endpoint = \"{up}\"\n"));
+    let (code, report) = user.doctor("/usr/bin:/bin");
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("reachable at"), "{report}");
+
+    drop(listener);
+    let user = User::new(&format!("endpoint = \"{up}/\"\n"));
+    let (code, report) = user.doctor("/usr/bin:/bin");
+    assert_eq!(code, 1);
+    assert!(
+        report.contains("✗ endpoint") && report.contains("cannot connect"),
+        "{report}"
+    );
+
+    let off = User::new(&format!("endpoint = \"{up}\"\ntelemetry = \"off\"\n"));
+    let (code, report) = off.doctor("/usr/bin:/bin");
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("not contacted: telemetry is off"), "{report}");
+}
+
+#[test]
+fn shims_off_path_or_behind_the_real_tool_are_problems() {
+    let user = User::new("");
+    let tools = user.tools.path().display().to_string();
+    assert!(
+        user.run(&["shim", "add", "tool"], &format!("{tools}:/usr/bin:/bin"))
+            .status
+            .success()
+    );
+
+    let (code, report) = user.doctor(&format!("{tools}:/usr/bin:/bin"));
+    assert_eq!(code, 1);
+    assert!(
+        report.contains("is not on PATH") && report.contains("lokiwrap shim env"),
+        "{report}"
+    );
+
+    let (code, report) = user.doctor(&format!("{tools}:{}:/usr/bin:/bin", user.shims()));
+    assert_eq!(code, 1);
+    assert!(
+        report.contains("comes before the shims on PATH, so tool runs unwrapped"),
+        "{report}"
+    );
+
+    let (code, report) = user.doctor(&format!("{}:{tools}:/usr/bin:/bin", user.shims()));
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.trim_start().starts_with("shim tool") && l.ends_with(&format!("runs {tools}/tool"))),
+        "{report}"
+    );
+}
