@@ -142,7 +142,7 @@ pub fn flush(
 /// Whether any report is due now, from the file names and the schedule alone (no report is
 /// opened), so a caller can skip starting a flusher.
 pub fn reports_due(outbox: &Outbox) -> bool {
-    let ids = schedule::report_ids(outbox.dir());
+    let ids = outbox.ids();
     if ids.is_empty() {
         return false;
     }

@@ -3,7 +3,6 @@
 //! death. Only the flusher writes it, under the outbox's flusher lock.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -139,27 +138,6 @@ fn unix_now_nanos() -> u64 {
         .map_or(0, |since| since.subsec_nanos().into())
 }
 
-/// The ids of the reports in `dir`, from file names alone (`<20 digits>-<id>.json`, as the outbox
-/// names them), without opening any file. Empty if the directory cannot be read.
-pub fn report_ids(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|entry| report_id(&entry.file_name()).map(str::to_owned))
-        .collect()
-}
-
-fn report_id(name: &OsStr) -> Option<&str> {
-    let stem = name.to_str()?.strip_suffix(".json")?;
-    let (time, rest) = stem.split_at_checked(20)?;
-    let id = rest.strip_prefix('-')?;
-    let id_ok = !id.is_empty() && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'));
-    (time.bytes().all(|b| b.is_ascii_digit()) && id_ok).then_some(id)
-}
-
 /// Says how long a wait is, for messages: `45 s`, `12 min`, `3 h 10 min`.
 pub fn describe_wait(secs: u64) -> String {
     match secs {
@@ -203,16 +181,18 @@ mod tests {
 
     #[test]
     fn only_report_names_give_ids() {
-        assert_eq!(report_id(OsStr::new("00000000001795000000-0a-b.json")), Some("0a-b"));
+        let dir = tempfile::tempdir().unwrap();
         for name in [
+            "00000000001795000000-0a-b.json",
             STATE_FILE,
             STATE_TEMP_FILE,
             ".lock",
             "00000000001795000000-.json",
             "0000000001795000000-ab.json",
         ] {
-            assert_eq!(report_id(OsStr::new(name)), None, "{name}");
+            fs::write(dir.path().join(name), "{}").unwrap();
         }
+        assert_eq!(crate::outbox::Outbox::new(dir.path().to_path_buf()).ids(), ["0a-b"]);
     }
 
     #[test]

@@ -228,6 +228,13 @@ impl Outbox {
         self.scan().map_or(0, |stored| stored.len())
     }
 
+    /// The ids of the stored reports, oldest first, from file names alone (no report is
+    /// opened). Empty if the outbox cannot be read.
+    pub fn ids(&self) -> Vec<String> {
+        self.scan()
+            .map_or_else(|_| Vec::new(), |stored| stored.into_iter().map(|s| s.id).collect())
+    }
+
     /// Size of all reports in bytes, from file metadata alone; 0 if it cannot be read.
     pub fn total_bytes(&self) -> u64 {
         self.scan()

@@ -2,7 +2,6 @@
 //! without naming it, and the remote's owner and repository names go to the scrubber as words
 //! to redact. Everything is read from the repository's own files: git itself is never run.
 
-use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -89,13 +88,7 @@ pub fn normalize_remote_url(url: &str) -> Option<String> {
 
 /// Lowercase hex SHA-256 of a normalised URL.
 pub fn hash_project_url(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    super::payload::hex(&Sha256::digest(normalized.as_bytes()))
 }
 
 /// The owner or group segments and the repository name of a normalised URL.
