@@ -11,16 +11,6 @@ pub enum ExitReason {
     Signal(Signal),
 }
 
-impl ExitReason {
-    /// The number a shell shows in `$?`.
-    pub fn shell_status(self) -> i32 {
-        match self {
-            ExitReason::Code(code) => code,
-            ExitReason::Signal(signal) => 128 + signal as i32,
-        }
-    }
-}
-
 /// Ends lokiwrap as the child ended. Death by a signal is reproduced by dying of that signal,
 /// not by exiting 128+N: a shell running a loop stops the loop only if the job itself was
 /// killed by SIGINT, and `$?`, WIFSIGNALED and WTERMSIG all come out as without lokiwrap.

@@ -142,6 +142,10 @@ fn explain_exec_failure(path: &Path, error: &std::io::Error) -> i32 {
 }
 
 fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: &mut dyn StderrObserver) -> Outcome {
+    if inherited.stderr_was_closed() {
+        // The tool must find fd 2 closed, as it would have: nothing to capture or watch.
+        return Outcome::DidNotStart(pass_through(path, launch, 0, inherited));
+    }
     // Signals stay blocked until the child exists, so none is handled in the forked child
     // before exec and none sent meanwhile is lost: it waits, pending, for the loop.
     let Some(mask) = signals::block_all() else {
@@ -171,21 +175,11 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
             fallback
         }
     };
-    if inherited.stderr_was_closed() {
-        // The tool must find fd 2 closed, as it would have: nothing to capture.
-        drop(capture);
-        return Outcome::DidNotStart(pass_through(path, launch, 0, inherited));
-    }
-
     let mut cmd = command(path, launch, 0, inherited);
-    let (source, pty_master) = match capture {
-        Some(capture) => {
-            cmd.stderr(Stdio::from(capture.child_end));
-            let is_pty = capture.is_pty;
-            (Some(capture.source), is_pty)
-        }
-        None => (None, false),
-    };
+    let source = capture.map(|capture| {
+        cmd.stderr(Stdio::from(capture.child_end));
+        (capture.source, capture.is_pty)
+    });
     let spawned = cmd.spawn().or_else(|error| {
         if error.raw_os_error() == Some(libc::ENOEXEC) {
             let mut fallback = shell_fallback(path, launch, 0, inherited);
@@ -204,8 +198,8 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
         Err(error) => return Outcome::DidNotStart(explain_exec_failure(path, &error)),
     };
 
-    let mut relay = source.map(|source| Relay::new(source, observer));
-    let reason = supervise(child, &mut signal_pipe, relay.as_mut(), pty_master, inherited);
+    let mut relay = source.map(|(source, is_pty)| Relay::new(source, is_pty, observer));
+    let reason = supervise(child, &mut signal_pipe, relay.as_mut(), inherited);
     if let Some(relay) = relay {
         relay.finish();
     }
@@ -218,9 +212,9 @@ fn supervise(
     child: Pid,
     signal_pipe: &mut SignalPipe,
     mut relay: Option<&mut Relay<'_>>,
-    pty: bool,
     inherited: &Inherited,
 ) -> ExitReason {
+    let pty = relay.as_ref().is_some_and(|r| r.pty_master().is_some());
     let mut child_continued = false;
     let mut keyboard = keyboard::KeyboardLender::default();
     let timeout = if pty {
@@ -248,7 +242,7 @@ fn supervise(
                 Err(_) => (false, false),
             }
         };
-        if let Some(master) = pty.then(|| relay.as_ref().and_then(|r| r.source())).flatten() {
+        if let Some(master) = relay.as_ref().and_then(|r| r.pty_master()) {
             keyboard.follow(master);
             if keys_ready {
                 keyboard.copy_keys(master);
@@ -265,11 +259,11 @@ fn supervise(
         }
         for origin in origins.iter().filter(|o| o.signal != Signal::SIGCHLD) {
             let mut forward = signals::should_forward(origin, child);
-            if origin.signal == Signal::SIGWINCH && pty {
+            if origin.signal == Signal::SIGWINCH {
                 // The terminal told the child of the resize at the same moment it told lokiwrap,
                 // so a tool reading its size from stderr may have read the old one: once the
                 // pseudo-terminal has the new size, tell the child once more.
-                let master = relay.as_ref().and_then(|r| r.source());
+                let master = relay.as_ref().and_then(|r| r.pty_master());
                 forward |= master.is_some_and(stderr_relay::sync_window_size);
             }
             if origin.signal == Signal::SIGCONT {

@@ -158,6 +158,8 @@ const READS_PER_STEP: usize = 8;
 /// lokiwrap's stderr slows the tool exactly as it would without lokiwrap.
 pub struct Relay<'o> {
     source: Option<OwnedFd>,
+    /// The source is a pseudo-terminal master (the child's stderr is a terminal).
+    is_pty: bool,
     /// Consecutive reads fill one buffer, then the other: together they always hold the most
     /// recent output. Allocated on the first read, so a quiet run pays nothing for them.
     bufs: [Vec<u8>; 2],
@@ -174,9 +176,10 @@ pub struct Relay<'o> {
 }
 
 impl<'o> Relay<'o> {
-    pub fn new(source: OwnedFd, observer: &'o mut dyn StderrObserver) -> Relay<'o> {
+    pub fn new(source: OwnedFd, is_pty: bool, observer: &'o mut dyn StderrObserver) -> Relay<'o> {
         Relay {
             source: Some(source),
+            is_pty,
             bufs: [Vec::new(), Vec::new()],
             current: 0,
             earlier: 0,
@@ -187,8 +190,13 @@ impl<'o> Relay<'o> {
         }
     }
 
-    pub fn source(&self) -> Option<BorrowedFd<'_>> {
+    fn source(&self) -> Option<BorrowedFd<'_>> {
         self.source.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// The pseudo-terminal master, while the child's stderr is one and it is still open.
+    pub fn pty_master(&self) -> Option<BorrowedFd<'_>> {
+        self.source().filter(|_| self.is_pty)
     }
 
     /// What the event loop should wait for: room on lokiwrap's stderr while a chunk is pending,
@@ -282,7 +290,7 @@ impl<'o> Relay<'o> {
             &self.bufs[self.current][..self.filled],
         );
         if let Some(source) = self.source.take() {
-            hand_off(source);
+            hand_off(source, self.is_pty);
         }
     }
 
@@ -324,7 +332,7 @@ fn wait_for(fd: BorrowedFd<'_>, flags: PollFlags) -> bool {
 /// Forks a relay that outlives lokiwrap until every writer of the child's stderr has closed
 /// it. It leaves the session (no terminal signals reach it), lets go of stdin and stdout (a
 /// pipeline reading lokiwrap's stdout must see EOF), and exits when the stream ends.
-fn hand_off(source: OwnedFd) {
+fn hand_off(source: OwnedFd, is_pty: bool) {
     // SAFETY: the launcher is single-threaded, so the forked process may run any code.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
@@ -339,7 +347,7 @@ fn hand_off(source: OwnedFd) {
             }
             // Blocking now: reads wait for the writer, and end only at EOF.
             let mut ignore = ();
-            let mut relay = Relay::new(source, &mut ignore);
+            let mut relay = Relay::new(source, is_pty, &mut ignore);
             relay.relay_available();
             // SAFETY: _exit skips atexit handlers and destructors that belong to the parent.
             unsafe { libc::_exit(0) }
