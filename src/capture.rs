@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Capture, Config};
 use crate::consent::{self, notice};
-use crate::deliver::{self, Settings};
+use crate::deliver;
 use crate::launch::ExitReason;
 use crate::messages;
 use crate::outbox::{self, Outbox};
@@ -108,20 +108,13 @@ fn store(tool: &str, reason: ExitReason, finding: policy::Finding) -> Result<(),
     Ok(())
 }
 
-/// `LOKIWRAP_TELEMETRY_DEBUG=1`: show what would be sent, send nothing.
-pub fn debug_delivery() -> bool {
-    std::env::var("LOKIWRAP_TELEMETRY_DEBUG").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
-}
-
 /// Starts a detached flusher when sending is allowed, an endpoint is set and a report is due.
 /// When sending is off, no connection is opened and no process is started.
 fn start_delivery(config: &Config) {
-    let Some(endpoint) = config.endpoint() else { return };
-    if !consent::decide(config).enabled {
+    if consent::sending_endpoint(config).is_none() {
         return;
     }
     let Some(dir) = outbox::default_dir() else { return };
-    let outbox = Outbox::new(dir);
     let flusher = match deliver::flusher_program() {
         Ok(flusher) => flusher,
         Err(problem) => {
@@ -129,14 +122,12 @@ fn start_delivery(config: &Config) {
             return;
         }
     };
-    if debug_delivery() {
+    if deliver::debug_requested() {
         // In the foreground: the point is to see what would be sent.
-        let _ = std::process::Command::new(&flusher)
-            .env("LOKIWRAP_ENDPOINT", &endpoint)
-            .status();
+        let _ = std::process::Command::new(&flusher).status();
         return;
     }
-    if deliver::reports_due(&outbox)
+    if deliver::reports_due(&Outbox::new(dir))
         && let Err(problem) = deliver::spawn_detached_flusher(&flusher, &[])
     {
         messages::warn_once(format_args!(
@@ -144,32 +135,3 @@ fn start_delivery(config: &Config) {
         ));
     }
 }
-
-/// `lokiwrap-flush`: the flusher. It checks the switch again (the user may have
-/// turned telemetry off since the run that started it) and sends what is due.
-pub fn flush_in_background() -> i32 {
-    let (config, _) = config();
-    let Some(endpoint) = config.endpoint() else { return 0 };
-    if !consent::decide(config).enabled {
-        return 0;
-    }
-    let Some(dir) = outbox::default_dir() else { return 0 };
-    let settings = Settings {
-        endpoint,
-        debug: debug_delivery(),
-    };
-    let outbox = Outbox::new(dir);
-    // A report written while this flusher held the lock was announced by a flusher that found
-    // the lock taken and left: look again after each pass, until nothing new is due.
-    for _ in 0..MAX_FLUSH_PASSES {
-        match deliver::flush(&outbox, &settings, false, None, &mut |_| {}) {
-            Ok(Some(_)) if deliver::reports_due(&outbox) => continue,
-            Ok(_) => return 0,
-            Err(_) => return 1,
-        }
-    }
-    0
-}
-
-/// Passes one background flusher makes at most, however fast new reports arrive.
-const MAX_FLUSH_PASSES: usize = 10;

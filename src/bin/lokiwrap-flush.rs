@@ -3,13 +3,13 @@
 //! the foreground (`submit [ID] [--yes]`). It is a program of its own so that the network and
 //! TLS code never loads with a wrapped tool.
 
-use lokiwrap::{capture, cli::crash, messages};
+use lokiwrap::{cli::crash, deliver, messages};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let status = match words.as_slice() {
-        [] => capture::flush_in_background(),
+        [] => deliver::run_in_background(),
         ["submit", rest @ ..] => {
             let yes = rest.contains(&"--yes");
             let ids: Vec<&str> = rest.iter().copied().filter(|w| *w != "--yes").collect();

@@ -252,7 +252,7 @@ fn prepare_submit(outbox: &Outbox, id: Option<&str>, yes: bool, config: &Config)
 }
 
 fn send_with_progress(outbox: &Outbox, id: Option<&str>, endpoint: String) -> Result<i32, String> {
-    let debug = crate::capture::debug_delivery();
+    let debug = crate::deliver::debug_requested();
     let settings = Settings { endpoint, debug };
     let full_id = match id {
         Some(id) => outbox.get(id).map_err(|e| e.to_string())?.map(|e| e.id),

@@ -79,6 +79,11 @@ pub fn decide(config: &Config) -> Decision {
     decide_with(|name| std::env::var(name).ok(), config)
 }
 
+/// Where reports may be sent now: the endpoint, if one is set and sending is allowed.
+pub fn sending_endpoint(config: &Config) -> Option<String> {
+    config.endpoint().filter(|_| decide(config).enabled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

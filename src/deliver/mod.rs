@@ -139,6 +139,41 @@ pub fn flush(
     Ok(Some(attempts))
 }
 
+/// `LOKIWRAP_TELEMETRY_DEBUG=1`: show what would be sent, send nothing.
+pub fn debug_requested() -> bool {
+    std::env::var("LOKIWRAP_TELEMETRY_DEBUG").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no" | "off"))
+}
+
+/// Passes one background flusher makes at most, however fast new reports arrive.
+const MAX_FLUSH_PASSES: usize = 10;
+
+/// `lokiwrap-flush` with no arguments: sends what is due. It checks the switch again (the user
+/// may have turned telemetry off since the run that started it).
+pub fn run_in_background() -> i32 {
+    let (config, _) = crate::config::Config::load();
+    let Some(endpoint) = crate::consent::sending_endpoint(&config) else {
+        return 0;
+    };
+    let Some(dir) = crate::outbox::default_dir() else {
+        return 0;
+    };
+    let settings = Settings {
+        endpoint,
+        debug: debug_requested(),
+    };
+    let outbox = Outbox::new(dir);
+    // A report written while this flusher held the lock was announced by a flusher that found
+    // the lock taken and left: look again after each pass, until nothing new is due.
+    for _ in 0..MAX_FLUSH_PASSES {
+        match flush(&outbox, &settings, false, None, &mut |_| {}) {
+            Ok(Some(_)) if reports_due(&outbox) => continue,
+            Ok(_) => return 0,
+            Err(_) => return 1,
+        }
+    }
+    0
+}
+
 /// Whether any report is due now, from the file names and the schedule alone (no report is
 /// opened), so a caller can skip starting a flusher.
 pub fn reports_due(outbox: &Outbox) -> bool {
