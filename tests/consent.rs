@@ -40,8 +40,7 @@ impl User {
 
     /// Marks the notice as seen, so a test about something else starts after the first run.
     fn seen_notice(&self) {
-        std::fs::create_dir_all(self.config_file().parent().unwrap()).unwrap();
-        std::fs::write(self.config_file(), "notice_shown = true\n").unwrap();
+        common::write_config(self.home.path(), "notice_shown = true\n");
     }
 }
 
@@ -93,12 +92,7 @@ fn every_switch_turns_sending_off_and_status_names_it() {
 #[test]
 fn telemetry_off_is_persisted_and_on_removes_it_keeping_the_rest_of_the_file() {
     let user = User::new();
-    std::fs::create_dir_all(user.config_file().parent().unwrap()).unwrap();
-    std::fs::write(
-        user.config_file(),
-        "# my settings\nreport_exit_codes = [2] # keep this\n",
-    )
-    .unwrap();
+    common::write_config(user.home.path(), "# my settings\nreport_exit_codes = [2] # keep this\n");
     assert!(user.run(&["telemetry", "off"], &[]).status.success());
     assert_eq!(user.status(&[])["decided_by"], "config");
     assert_eq!(user.status(&[])["enabled"], false);
@@ -123,8 +117,7 @@ fn telemetry_off_is_persisted_and_on_removes_it_keeping_the_rest_of_the_file() {
 #[test]
 fn the_endpoint_comes_from_the_environment_or_the_file() {
     let user = User::new();
-    std::fs::create_dir_all(user.config_file().parent().unwrap()).unwrap();
-    std::fs::write(user.config_file(), "endpoint = \"https://collector.example/\"\n").unwrap();
+    common::write_config(user.home.path(), "endpoint = \"https://collector.example/\"\n");
     assert_eq!(user.status(&[])["endpoint"], "https://collector.example/");
     assert_eq!(
         user.status(&[("LOKIWRAP_ENDPOINT", "http://127.0.0.1:9")])["endpoint"],

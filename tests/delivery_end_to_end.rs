@@ -25,9 +25,7 @@ impl User {
     }
 
     fn write_config(&self, text: &str) {
-        let dir = self.home.path().join(".config/lokiwrap");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.toml"), text).unwrap();
+        common::write_config(self.home.path(), text);
     }
 
     fn outbox(&self) -> PathBuf {

@@ -16,9 +16,7 @@ impl User {
             home: tempfile::tempdir().unwrap(),
             tools: tempfile::tempdir().unwrap(),
         };
-        let dir = user.home.path().join(".config/lokiwrap");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.toml"), format!("notice_shown = true\n{config}")).unwrap();
+        common::write_config(user.home.path(), &format!("notice_shown = true\n{config}"));
         let tool = user.tools.path().join("tool");
         std::fs::write(&tool, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();

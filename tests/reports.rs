@@ -76,12 +76,7 @@ impl User {
     }
 
     fn write_config(&self, text: &str) {
-        std::fs::create_dir_all(self.path(".config/lokiwrap")).unwrap();
-        std::fs::write(
-            self.path(".config/lokiwrap/config.toml"),
-            format!("notice_shown = true\n{text}"),
-        )
-        .unwrap();
+        common::write_config(self.home.path(), &format!("notice_shown = true\n{text}"));
     }
 }
 

@@ -19,9 +19,7 @@ impl User {
             home: tempfile::tempdir().unwrap(),
             tools: tempfile::tempdir().unwrap(),
         };
-        let config = user.home.path().join(".config/lokiwrap");
-        std::fs::create_dir_all(&config).unwrap();
-        std::fs::write(config.join("config.toml"), "notice_shown = true\n").unwrap();
+        common::write_config(user.home.path(), "notice_shown = true\n");
         user
     }
 

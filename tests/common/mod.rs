@@ -222,3 +222,10 @@ pub fn lokiwrap_as(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
     }
     cmd
 }
+
+/// Writes `text` as the configuration file of the user whose home is `home`.
+pub fn write_config(home: &Path, text: &str) {
+    let dir = home.join(".config/lokiwrap");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
