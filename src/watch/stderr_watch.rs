@@ -10,12 +10,6 @@ use crate::launch::StderrObserver;
 /// much the tool prints, and a trace longer than this is cut at its start, not its end.
 pub const TAIL_BYTES: usize = 64 * 1024;
 
-/// A line longer than this is binary output or a blob, not a message: inside it, only the end
-/// of each chunk is searched for the line's end, so relaying it costs no scan of every byte.
-const BLOB_LINE: u64 = 1024 * 1024;
-/// How much of the end of a chunk is searched for a line end inside a blob.
-const BLOB_PROBE: usize = 4096;
-
 /// What the friction matcher needs, asked for only when the tool first writes to stderr
 /// (reading the configuration then, not before the tool starts).
 pub type FrictionSetup = Box<dyn FnOnce() -> (Vec<FrictionRule>, Thresholds)>;
@@ -79,20 +73,8 @@ impl StderrObserver for StderrWatch {
             let (rules, thresholds) = setup();
             self.friction = Some(FrictionWatch::new(rules, thresholds));
         }
-        let Some(friction) = &mut self.friction else { return };
-        if friction.current_line_len() < BLOB_LINE {
+        if let Some(friction) = &mut self.friction {
             friction.feed(chunk);
-            return;
-        }
-        // Inside a blob: look for its end only near the end of the chunk. Lines that start and
-        // end within one chunk right after a blob may go unseen; the next chunk is read whole.
-        let probe = chunk.len().saturating_sub(BLOB_PROBE);
-        match memchr::memchr2(b'\n', b'\r', &chunk[probe..]) {
-            Some(end) => {
-                friction.skip_within_line(probe + end);
-                friction.feed(&chunk[probe + end..]);
-            }
-            None => friction.skip_within_line(chunk.len()),
         }
     }
 

@@ -15,6 +15,10 @@ use rules::Matcher;
 /// Lines are matched on at most this many leading bytes; the rest of a longer line is skipped,
 /// so memory stays constant whatever the tool prints.
 pub const MAX_LINE: usize = 1024;
+/// A line longer than this is binary output or a blob: see `FrictionWatch::past_blob`.
+const BLOB_LINE: u64 = 1024 * 1024;
+/// How much of the end of a chunk is searched for the end of a blob.
+const BLOB_PROBE: usize = 4096;
 
 /// Output is searched for keywords this many bytes at a time rather than line by line: one
 /// search per window instead of one per line is what makes short quiet lines cheap.
@@ -185,7 +189,7 @@ impl FrictionWatch {
     /// Feeds a chunk exactly as read from the tool's stderr: any size, lines may span chunks,
     /// and it may hold `\r` progress updates, invalid UTF-8 or NUL bytes.
     pub fn feed(&mut self, chunk: &[u8]) {
-        let mut rest = chunk;
+        let mut rest = self.past_blob(chunk);
         while !rest.is_empty() && !self.settled {
             let consumed = if self.may_skip_lines() {
                 self.feed_window(rest)
@@ -230,16 +234,25 @@ impl FrictionWatch {
         &self.rule_errors
     }
 
-    /// How long the current line is so far: a caller relaying a huge line (binary output, a
-    /// blob) can stop feeding its middle, which no rule would look at.
-    pub fn current_line_len(&self) -> u64 {
-        self.line_len
-    }
-
-    /// Counts `n` bytes of the current line that were not fed: only a line's first
-    /// [`MAX_LINE`] bytes are matched, so the middle of a long line is never looked at.
-    pub fn skip_within_line(&mut self, n: usize) {
-        self.line_len += n as u64;
+    /// Inside a line longer than [`BLOB_LINE`] (binary output, not a message), the part of
+    /// `chunk` worth scanning: from the first line end in its last [`BLOB_PROBE`] bytes, or
+    /// nothing. Only a line's first [`MAX_LINE`] bytes are ever matched, so its middle needs no
+    /// scan; lines that start and end within one chunk right after a blob may go unseen.
+    fn past_blob<'c>(&mut self, chunk: &'c [u8]) -> &'c [u8] {
+        if self.line_len < BLOB_LINE {
+            return chunk;
+        }
+        let probe = chunk.len().saturating_sub(BLOB_PROBE);
+        match memchr2(b'\n', b'\r', &chunk[probe..]) {
+            Some(end) => {
+                self.line_len += (probe + end) as u64;
+                &chunk[probe + end..]
+            }
+            None => {
+                self.line_len += chunk.len() as u64;
+                &[]
+            }
+        }
     }
 
     /// Whether lines without keywords can be skipped unseen: no line is half read, no chain
