@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod collector;
 pub mod config;
 pub mod consent;
 pub mod deliver;
