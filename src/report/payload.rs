@@ -23,18 +23,35 @@ pub struct Report {
     pub arch: String,
     pub lokiwrap_version: String,
     pub tool: String,
+    #[serde(deserialize_with = "present")]
     pub tool_version: Option<String>,
+    #[serde(deserialize_with = "present")]
     pub runtime: Option<String>,
     pub error_class: String,
     pub stack_signature: Vec<String>,
+    #[serde(deserialize_with = "present")]
     pub exit_code: Option<i32>,
+    #[serde(deserialize_with = "present")]
     pub signal: Option<String>,
+    #[serde(deserialize_with = "present")]
     pub friction_kind: Option<String>,
+    #[serde(deserialize_with = "present")]
     pub phase: Option<String>,
+    #[serde(deserialize_with = "present")]
     pub project_id_hash: Option<String>,
     pub fingerprint: String,
     pub rules_version: u32,
     pub redactions_count: u32,
+}
+
+/// An optional field must still be present, as `null`: serde would otherwise accept a report
+/// with the field missing, and the collector's parse is meant to be exact.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
 }
 
 /// The grouping key: the same tool, error class and frames give the same fingerprint on
@@ -122,6 +139,15 @@ fn is_rfc3339_utc(text: &str) -> bool {
 impl Report {
     /// Checks everything a receiver must be able to rely on; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_fields()?;
+        if self.fingerprint != fingerprint(&self.tool, &self.error_class, &self.stack_signature) {
+            return Err("fingerprint does not match tool, error_class and stack_signature".into());
+        }
+        Ok(())
+    }
+
+    /// Every check but the fingerprint's: the collector recomputes that itself after scrubbing.
+    pub fn validate_fields(&self) -> Result<(), String> {
         if self.schema != SCHEMA {
             return Err(format!("schema is {}, expected {SCHEMA}", self.schema));
         }
@@ -171,9 +197,6 @@ impl Report {
             && !is_sha256_hex(hash)
         {
             return Err("project_id_hash is not a SHA-256 in lowercase hex".into());
-        }
-        if self.fingerprint != fingerprint(&self.tool, &self.error_class, &self.stack_signature) {
-            return Err("fingerprint does not match tool, error_class and stack_signature".into());
         }
         Ok(())
     }
@@ -270,6 +293,10 @@ mod tests {
         let mut value: serde_json::Value = serde_json::from_slice(&sample().to_bytes()).unwrap();
         value.as_object_mut().unwrap().remove("fingerprint");
         assert!(Report::from_bytes(value.to_string().as_bytes()).is_err());
+        let mut value: serde_json::Value = serde_json::from_slice(&sample().to_bytes()).unwrap();
+        value.as_object_mut().unwrap().remove("tool_version");
+        let missing = Report::from_bytes(value.to_string().as_bytes()).unwrap_err();
+        assert!(missing.contains("missing field `tool_version`"), "{missing}");
         let mut forged = sample();
         forged.fingerprint = "0".repeat(64);
         assert!(forged.validate().unwrap_err().contains("fingerprint"));
