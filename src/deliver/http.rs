@@ -155,6 +155,15 @@ fn answer_for(status: u16, headers: &HeaderMap, now: u64) -> Answer {
                 collector_unavailable: false,
             }
         }
+        // No such endpoint: the address is wrong, not the report. Kept until it is fixed.
+        404 | 405 => Answer::Later {
+            why: format!(
+                "{label}: nothing takes reports at this address; set the endpoint to the collector's base URL \
+                 (lokiwrap adds /v1/crash)"
+            ),
+            retry_after: None,
+            collector_unavailable: true,
+        },
         400..=499 if status != 408 => Answer::Refused(format!("the collector refused it with {label}")),
         _ => Answer::Later {
             why: label,
@@ -297,6 +306,8 @@ mod tests {
         assert_eq!(answer_for(202, &none, 0), Answer::Taken);
         assert!(matches!(answer_for(400, &none, 0), Answer::Refused(_)));
         assert!(matches!(answer_for(413, &none, 0), Answer::Refused(_)));
+        // A wrong address loses nothing: the report waits for the endpoint to be fixed.
+        assert!(matches!(answer_for(404, &none, 0), Answer::Later { why, .. } if why.contains("base URL")));
         assert!(matches!(
             answer_for(408, &none, 0),
             Answer::Later {
