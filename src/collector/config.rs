@@ -1,0 +1,267 @@
+//! The collector's settings: one TOML file (`--config`), every key optional, flags override it.
+//! Secrets never live in the file, only the names of the environment variables that hold them.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The SQLite file; absent = `collector.sqlite` in the platform data directory.
+    pub database: Option<PathBuf>,
+    /// The environment variable holding the bearer token for `/v1/stats`; unset = no stats.
+    pub admin_token_env: String,
+    /// Largest request body read, in bytes; a larger one gets 413.
+    pub body_limit: usize,
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the collector).
+    pub trusted_proxies: Vec<IpAddr>,
+    pub limits: Limits,
+    pub github: Github,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Reports accepted per source address per minute; more get 429.
+    pub per_ip_per_minute: u32,
+    /// Reports accepted per project (`project_id_hash`) per minute, from any address.
+    pub per_project_per_minute: u32,
+    /// Addresses or projects tracked at once per limiter; beyond it, new ones wait for the next
+    /// minute. Bounds the limiter's memory whatever the clients send.
+    pub max_tracked_keys: usize,
+    /// Report ids remembered for de-duplication, in days.
+    pub report_id_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Github {
+    pub api_url: String,
+    /// The environment variable holding the token (fine-grained, or an App installation token,
+    /// with Issues: write).
+    pub token_env: String,
+    /// Where crash issues go; absent (and no `tool_repos`) = store and count, file nothing.
+    pub triage_repo: Option<String>,
+    /// Labels put on every issue the collector files. The first one is how the collector finds
+    /// its own issues again if its store is lost, so there must be at least one.
+    pub labels: Vec<String>,
+    /// Per-tool repositories, by tool name; others go to `triage_repo`.
+    pub tool_repos: BTreeMap<String, String>,
+    /// At most one counter update per issue in this many seconds.
+    pub update_interval_secs: u64,
+    /// Least time between two writes to GitHub.
+    pub write_interval_ms: u64,
+    /// Least time between two writes that notify people (new issue, new comment).
+    pub notify_interval_ms: u64,
+    /// Writes per rolling hour; GitHub allows 500 content-creating requests per hour.
+    pub hourly_budget: u32,
+    /// Reopen issues closed as "not planned" when they recur.
+    pub reopen_not_planned: bool,
+    /// Wait after a rate-limit answer that names no time, doubled on each repeat.
+    pub rate_limit_wait_secs: u64,
+    /// Tries per job before it is parked for an hour (it is never dropped).
+    pub max_attempts: u32,
+    /// Timeout of one GitHub request.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: None,
+            admin_token_env: "LOKIWRAP_ADMIN_TOKEN".into(),
+            body_limit: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            limits: Limits::default(),
+            github: Github::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            per_ip_per_minute: 120,
+            per_project_per_minute: 600,
+            max_tracked_keys: 100_000,
+            report_id_days: 30,
+        }
+    }
+}
+
+impl Default for Github {
+    fn default() -> Github {
+        Github {
+            api_url: "https://api.github.com".into(),
+            token_env: "LOKIWRAP_GITHUB_TOKEN".into(),
+            triage_repo: None,
+            labels: vec!["crash-report".into()],
+            tool_repos: BTreeMap::new(),
+            update_interval_secs: 600,
+            write_interval_ms: 1000,
+            notify_interval_ms: 3000,
+            hourly_budget: 400,
+            reopen_not_planned: false,
+            rate_limit_wait_secs: 60,
+            max_attempts: 8,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// The flags of `lokiwrap-collector`, applied over the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the file (if any), applies the flags and checks the result.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Config, String> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+                Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(database) = overrides.database {
+            config.database = Some(database);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| format!("not a valid collector configuration: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.listen_addr()?;
+        if self.body_limit < 1024 {
+            return Err(format!(
+                "body_limit = {} is too small for one report; use at least 1024",
+                self.body_limit
+            ));
+        }
+        let github = &self.github;
+        let repos = github.triage_repo.iter().chain(github.tool_repos.values());
+        for repo in repos {
+            if !is_repo_name(repo) {
+                return Err(format!("\"{repo}\" is not a repository; write it as \"owner/name\""));
+            }
+        }
+        if github.labels.is_empty() {
+            return Err("github.labels is empty; the collector needs one label to find its own issues again".into());
+        }
+        if github.hourly_budget == 0 || github.hourly_budget >= 500 {
+            return Err(format!(
+                "github.hourly_budget = {} must be between 1 and 499: GitHub allows 500 content-creating requests an hour",
+                github.hourly_budget
+            ));
+        }
+        if !github.api_url.starts_with("http://") && !github.api_url.starts_with("https://") {
+            return Err(format!("github.api_url = \"{}\" is not an http(s) URL", github.api_url));
+        }
+        if self.limits.per_ip_per_minute == 0 || self.limits.per_project_per_minute == 0 {
+            return Err("limits: a per-minute limit of 0 would refuse every report; raise it".into());
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.listen.parse().map_err(|_| {
+            format!(
+                "listen = \"{}\" is not an address and port, such as 127.0.0.1:8080",
+                self.listen
+            )
+        })
+    }
+
+    /// The database file: the configured one, or `collector.sqlite` in the data directory.
+    pub fn database_path(&self) -> Result<PathBuf, String> {
+        if let Some(path) = &self.database {
+            return Ok(path.clone());
+        }
+        directories::ProjectDirs::from("", "", "lokiwrap")
+            .map(|dirs| dirs.data_dir().join("collector.sqlite"))
+            .ok_or_else(|| "no home directory to keep the database in; give one with --database PATH".into())
+    }
+
+    /// True when some repository is configured, so issues are to be filed.
+    pub fn files_issues(&self) -> bool {
+        self.github.triage_repo.is_some() || !self.github.tool_repos.is_empty()
+    }
+
+    /// The repository a tool's crashes go to.
+    pub fn repo_for_tool(&self, tool: &str) -> Option<&str> {
+        self.github
+            .tool_repos
+            .get(tool)
+            .or(self.github.triage_repo.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// `owner/name` with GitHub's characters.
+pub fn is_repo_name(text: &str) -> bool {
+    let ok = |part: &str| {
+        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && part != ".."
+    };
+    matches!(text.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_means_the_defaults_and_nothing_filed() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert!(!config.files_issues());
+        assert_eq!(config.github.labels, ["crash-report"]);
+    }
+
+    #[test]
+    fn the_packaged_example_is_valid() {
+        let text = include_str!("../../packaging/collector.toml");
+        let config = Config::parse(text).unwrap();
+        assert!(config.files_issues());
+    }
+
+    #[test]
+    fn tools_route_to_their_own_repository() {
+        let config = Config::parse(
+            "[github]\ntriage_repo = \"acme/triage\"\n[github.tool_repos]\nloki = \"acme/loki-telemetry\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.repo_for_tool("loki"), Some("acme/loki-telemetry"));
+        assert_eq!(config.repo_for_tool("npm"), Some("acme/triage"));
+    }
+
+    #[test]
+    fn mistakes_are_named_with_their_fix() {
+        let unknown = Config::parse("lisen = \"x\"").unwrap_err();
+        assert!(unknown.contains("lisen"), "{unknown}");
+        let repo = Config::parse("[github]\ntriage_repo = \"triage\"").unwrap_err();
+        assert!(repo.contains("owner/name"), "{repo}");
+        let budget = Config::parse("[github]\nhourly_budget = 600").unwrap_err();
+        assert!(budget.contains("between 1 and 499"), "{budget}");
+        let listen = Config::parse("listen = \"8080\"").unwrap_err();
+        assert!(listen.contains("127.0.0.1:8080"), "{listen}");
+    }
+}

@@ -1,0 +1,152 @@
+//! The text of crash issues, and the hidden marker that ties an issue to its fingerprint. Every
+//! value shown was scrubbed on the way in; it is shown in code spans so that nothing in it can
+//! mention a person, link, or break the layout.
+
+use super::store::{Subject, Tally};
+use crate::report::payload::rfc3339_utc;
+
+const FINGERPRINT_MARKER: &str = "<!-- lokiwrap-fingerprint: ";
+const CLUSTER_MARKER: &str = "<!-- lokiwrap-cluster: ";
+
+pub fn fingerprint_marker(key: &str) -> String {
+    format!("{FINGERPRINT_MARKER}{key} -->")
+}
+
+pub fn cluster_marker(key: &str) -> String {
+    format!("{CLUSTER_MARKER}{key} -->")
+}
+
+/// The key in an issue body's marker, of either kind.
+pub fn marker_key(body: &str) -> Option<String> {
+    [FINGERPRINT_MARKER, CLUSTER_MARKER].iter().find_map(|marker| {
+        let start = body.find(marker)? + marker.len();
+        let key: String = body[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+        (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
+    })
+}
+
+/// A value as inline code: backticks cannot end the span early, newlines cannot start a block.
+pub fn code(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .map(|c| if c == '`' || c.is_control() { '\'' } else { c })
+        .collect();
+    format!("`{clean}`")
+}
+
+fn text(subject: &Subject, field: &str) -> Option<String> {
+    subject.details.get(field).and_then(|v| v.as_str()).map(String::from)
+}
+
+pub fn crash_title(subject: &Subject) -> String {
+    let error_class = text(subject, "error_class").unwrap_or_else(|| "crash".into());
+    let tool = text(subject, "tool").unwrap_or_else(|| "a tool".into());
+    let short: String = subject.key.chars().take(12).collect();
+    let title = format!("{error_class} in {tool} ({short})");
+    title.chars().filter(|c| !c.is_control()).take(256).collect()
+}
+
+fn tallies_line(tallies: &[Tally], dimension: &str) -> String {
+    let shown: Vec<String> = tallies
+        .iter()
+        .filter(|tally| tally.dimension == dimension)
+        .take(8)
+        .map(|tally| format!("{} ({})", code(&tally.value), tally.count))
+        .collect();
+    if shown.is_empty() {
+        "unknown".into()
+    } else {
+        shown.join(", ")
+    }
+}
+
+pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
+    let detail = |field: &str| text(subject, field).map_or_else(|| "none".into(), |v| code(&v));
+    let frames: Vec<String> = subject
+        .details
+        .get("stack_signature")
+        .and_then(|v| v.as_array())
+        .map(|frames| frames.iter().filter_map(|f| f.as_str()).map(code).collect())
+        .unwrap_or_default();
+    let frames = if frames.is_empty() {
+        "No frames: the tool ended without a recognised stack trace.".to_string()
+    } else {
+        frames
+            .iter()
+            .enumerate()
+            .map(|(i, frame)| format!("{}. {frame}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "Reported by lokiwrap: the same crash, grouped by its fingerprint. Only whitelisted, scrubbed fields \
+         are shown; see PRIVACY.md.\n\n\
+         | | |\n|---|---|\n\
+         | Tool | {tool} |\n\
+         | Tool versions | {tool_versions} |\n\
+         | lokiwrap versions | {lokiwrap_versions} |\n\
+         | OS / arch | {os_arch} |\n\
+         | Error class | {error_class} |\n\
+         | Runtime | {runtime} |\n\
+         | Friction | {friction} |\n\
+         | Signal | {signal} |\n\
+         | Occurrences | {count} |\n\
+         | First seen | {first} |\n\
+         | Last seen | {last} |\n\
+         | Fingerprint | {fingerprint} |\n\n\
+         Stack signature (innermost last):\n\n{frames}\n\n\
+         The occurrence count above is updated by the collector; it does not comment per occurrence.\n\n\
+         {marker}\n",
+        tool = detail("tool"),
+        tool_versions = tallies_line(tallies, "tool_version"),
+        lokiwrap_versions = tallies_line(tallies, "lokiwrap_version"),
+        os_arch = tallies_line(tallies, "os_arch"),
+        error_class = detail("error_class"),
+        runtime = detail("runtime"),
+        friction = detail("friction_kind"),
+        signal = detail("signal"),
+        count = subject.count,
+        first = rfc3339_utc(subject.first_seen.max(0) as u64),
+        last = rfc3339_utc(subject.last_seen.max(0) as u64),
+        fingerprint = code(&subject.key),
+        marker = fingerprint_marker(&subject.key),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::store::Kind;
+    use serde_json::json;
+
+    fn subject() -> Subject {
+        Subject {
+            key: "ab".repeat(32),
+            kind: Kind::Crash,
+            repo: None,
+            details: json!({"tool": "npm", "error_class": "TypeError`\n@team", "stack_signature": ["a", "b"]}),
+            count: 3,
+            first_seen: 1_795_000_000,
+            last_seen: 1_795_000_600,
+            issue: None,
+            synced_count: 0,
+            synced_at: None,
+        }
+    }
+
+    #[test]
+    fn the_body_carries_the_marker_and_nothing_can_escape_its_code_span() {
+        let body = crash_body(&subject(), &[]);
+        assert_eq!(marker_key(&body), Some("ab".repeat(32)));
+        assert!(body.contains("`TypeError''@team`"), "{body}");
+        assert!(body.contains("| Occurrences | 3 |"));
+        assert!(crash_title(&subject()).ends_with("(abababababab)"));
+    }
+
+    #[test]
+    fn a_marker_must_be_whole() {
+        assert_eq!(marker_key("<!-- lokiwrap-fingerprint: abc -->"), None);
+        let cluster = cluster_marker(&"c".repeat(64));
+        assert_eq!(marker_key(&format!("text\n{cluster}")), Some("c".repeat(64)));
+    }
+}

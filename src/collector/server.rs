@@ -1,0 +1,221 @@
+//! The HTTP side: routes, the request path of `POST /v1/crash`, health and stats. The request
+//! path reads at most the body cap, checks the limits, parses, scrubs and hands the report to
+//! the store's writer; it never calls GitHub.
+//!
+//! Answers: `202 {}` for every body that was read, whatever became of it, so a client learns
+//! nothing about the store; `413` when the body is over the cap; `429` with `Retry-After` when
+//! the client is over its rate; `503` with `Retry-After` only when the store cannot write, so
+//! the client keeps the report and sends it again.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::config::Config;
+use super::ingest::{self, Rejected};
+use super::limits::{Limiter, client_ip};
+use super::stats::Stats;
+use super::store::{Received, Store, Stored};
+use super::writer::Writer;
+use crate::report::scrub::Scrubber;
+
+pub struct App {
+    pub config: Arc<Config>,
+    pub scrubber: Scrubber,
+    pub per_ip: Limiter<IpAddr>,
+    pub per_project: Limiter<String>,
+    pub stats: Arc<Stats>,
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub admin_token: Option<String>,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/crash", post(crash))
+        .route("/healthz", get(healthz))
+        .route("/v1/stats", get(stats))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+fn json(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+fn accepted() -> Response {
+    json(StatusCode::ACCEPTED, "{}")
+}
+
+fn retry_after(status: StatusCode, seconds: u64, body: &'static str) -> Response {
+    let mut response = json(status, body);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn too_large() -> Response {
+    let mut response = json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{\"error\":\"report larger than the collector accepts\"}",
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
+    if let Err(wait) = app.per_ip.check(ip) {
+        app.stats.add("dropped_rate_ip");
+        return retry_after(
+            StatusCode::TOO_MANY_REQUESTS,
+            wait,
+            "{\"error\":\"too many reports from this address\"}",
+        );
+    }
+    let cap = app.config.body_limit;
+    let declared = header_text(&parts.headers, header::CONTENT_LENGTH).and_then(|n| n.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > cap) {
+        app.stats.add("dropped_oversize");
+        return too_large();
+    }
+    let bytes = match Limited::new(body, cap).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            app.stats.add("dropped_oversize");
+            return too_large();
+        }
+        // The client went away mid-body: nothing to answer to, nothing stored.
+        Err(_) => return accepted(),
+    };
+    let checked = ingest::check_headers(
+        header_text(&parts.headers, header::CONTENT_TYPE),
+        header_text(&parts.headers, header::CONTENT_ENCODING),
+    );
+    let accepted_report = match checked.and_then(|()| ingest::accept(&bytes, &app.scrubber)) {
+        Ok(report) => report,
+        Err(reason) => return rejected(&app, reason),
+    };
+    if let Some(project) = &accepted_report.report.project_id_hash
+        && let Err(wait) = app.per_project.check(project.clone())
+    {
+        app.stats.add("dropped_rate_project");
+        return retry_after(
+            StatusCode::TOO_MANY_REQUESTS,
+            wait,
+            "{\"error\":\"too many reports for this project\"}",
+        );
+    }
+    if accepted_report.missed_redactions > 0 {
+        app.stats.add("scrub_misses");
+        tracing::warn!(
+            redactions = accepted_report.missed_redactions,
+            rules_version = accepted_report.report.rules_version,
+            "the collector's scrub redacted what the client's did not; the client's rules have a gap"
+        );
+    }
+    if accepted_report.fingerprint_replaced {
+        app.stats.add("fingerprint_replaced");
+    }
+    let received = Received {
+        report: accepted_report.report,
+        received_at: unix_now(),
+        sync: app.config.files_issues(),
+    };
+    match app.writer.store(received).await {
+        Ok(Stored::DuplicateId) => app.stats.add("duplicate_id"),
+        Ok(Stored::New | Stored::Repeat) => app.stats.add("accepted"),
+        Err(error) => {
+            app.stats.add("store_errors");
+            tracing::error!(%error, "a report could not be stored; the client will send it again");
+            return retry_after(
+                StatusCode::SERVICE_UNAVAILABLE,
+                60,
+                "{\"error\":\"the collector cannot store reports now\"}",
+            );
+        }
+    }
+    accepted()
+}
+
+fn rejected(app: &App, reason: Rejected) -> Response {
+    app.stats.add(reason.name());
+    tracing::debug!(reason = reason.name(), "report dropped");
+    accepted()
+}
+
+async fn healthz() -> Response {
+    json(StatusCode::OK, "{\"status\":\"ok\"}")
+}
+
+async fn stats(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let Some(expected) = &app.admin_token else {
+        let message = format!(
+            "{{\"error\":\"stats are off: set the environment variable {} to a token and restart\"}}",
+            app.config.admin_token_env
+        );
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            message,
+        )
+            .into_response();
+    };
+    let given = header_text(&headers, header::AUTHORIZATION).and_then(|value| value.strip_prefix("Bearer "));
+    if !given.is_some_and(|token| same_secret(token.as_bytes(), expected.as_bytes())) {
+        let mut response = json(
+            StatusCode::UNAUTHORIZED,
+            "{\"error\":\"send Authorization: Bearer <admin token>\"}",
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.figures()).await {
+        Ok(Ok(figures)) => axum::Json(app.stats.to_json(&figures)).into_response(),
+        _ => json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{\"error\":\"the store cannot be read now\"}",
+        ),
+    }
+}
+
+async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        "{\"error\":\"no such endpoint; reports go to POST /v1/crash\"}",
+    )
+}
+
+/// Compares in time independent of where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,85 @@
+//! What `/v1/stats` shows. Counts on the request path are kept in memory (since the process
+//! started: a write per request would halve throughput); counts of GitHub work and the queue
+//! are read from the store and survive restarts.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+use super::ingest::Rejected;
+use super::store::Figures;
+
+/// Why a request was answered without storing anything, besides a rejected body.
+pub const DROPS: [&str; 3] = ["dropped_oversize", "dropped_rate_ip", "dropped_rate_project"];
+/// The other request-path counts.
+pub const COUNTS: [&str; 5] = [
+    "accepted",
+    "duplicate_id",
+    "scrub_misses",
+    "fingerprint_replaced",
+    "store_errors",
+];
+/// The GitHub counts, kept in the store by the sync worker.
+pub const ISSUE_COUNTS: [&str; 6] = [
+    "issues_created",
+    "issues_updated",
+    "issues_reopened",
+    "issues_recreated",
+    "duplicates_closed",
+    "comments_created",
+];
+
+pub struct Stats {
+    started: String,
+    counts: BTreeMap<&'static str, AtomicU64>,
+}
+
+impl Stats {
+    pub fn new(started: String) -> Stats {
+        let names = DROPS
+            .iter()
+            .chain(COUNTS.iter())
+            .copied()
+            .chain(Rejected::ALL.map(Rejected::name));
+        Stats {
+            started,
+            counts: names.map(|name| (name, AtomicU64::new(0))).collect(),
+        }
+    }
+
+    pub fn add(&self, name: &str) {
+        if let Some(count) = self.counts.get(name) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.counts.get(name).map_or(0, |count| count.load(Ordering::Relaxed))
+    }
+
+    pub fn to_json(&self, figures: &Figures) -> Value {
+        let dropped: BTreeMap<&str, u64> = DROPS
+            .iter()
+            .copied()
+            .chain(Rejected::ALL.map(Rejected::name))
+            .map(|name| (name, self.get(name)))
+            .collect();
+        let issues: BTreeMap<&str, u64> = ISSUE_COUNTS
+            .iter()
+            .map(|name| (*name, figures.counters.get(*name).copied().unwrap_or(0)))
+            .collect();
+        json!({
+            "since": self.started,
+            "accepted": self.get("accepted"),
+            "duplicate_id": self.get("duplicate_id"),
+            "dropped": dropped,
+            "scrub_misses": self.get("scrub_misses"),
+            "fingerprint_replaced": self.get("fingerprint_replaced"),
+            "store_errors": self.get("store_errors"),
+            "fingerprints": figures.subjects,
+            "issues": issues,
+            "github_queue_depth": figures.queue_depth,
+        })
+    }
+}

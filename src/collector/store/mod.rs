@@ -1,0 +1,137 @@
+//! The store: the source of truth for what was received and which issue tracks it. Everything
+//! the collector keeps goes through this one small interface, so a shared database can serve
+//! several collectors later; SQLite (`sqlite.rs`) is the default and embedded store.
+//!
+//! A *subject* is one thing worth one issue: a crash fingerprint, or a failure cluster.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+pub use sqlite::SqliteStore;
+
+use crate::report::payload::Report;
+
+/// What an issue is about; stored as the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Crash,
+    PluginFailure,
+    WorkflowFailure,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Crash => "crash",
+            Kind::PluginFailure => "plugin_failure",
+            Kind::WorkflowFailure => "workflow_failure",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Crash, Kind::PluginFailure, Kind::WorkflowFailure]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+}
+
+/// A report as accepted, with the server's receiving time (clients' clocks are not trusted).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub report: Report,
+    pub received_at: i64,
+    /// Queue a GitHub sync for its fingerprint (false when no repository is configured).
+    pub sync: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The first report of its fingerprint.
+    New,
+    /// Another occurrence of a known fingerprint.
+    Repeat,
+    /// This report id was stored before: counted once only.
+    DuplicateId,
+}
+
+/// The issue that tracks a subject, as last seen on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueLink {
+    pub repo: String,
+    pub number: u64,
+    /// `open` or `closed`.
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub closed_at: Option<i64>,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub key: String,
+    pub kind: Kind,
+    /// The repository chosen when the subject was first seen, when the route decides it then.
+    pub repo: Option<String>,
+    /// What the issue body is made of; already scrubbed.
+    pub details: serde_json::Value,
+    pub count: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub issue: Option<IssueLink>,
+    /// `count` as of the last write to the issue.
+    pub synced_count: u64,
+    pub synced_at: Option<i64>,
+}
+
+/// A pending GitHub sync for one subject; there is at most one per subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub key: String,
+    pub due_at: i64,
+    pub attempts: u32,
+}
+
+/// One count in a breakdown of a subject's occurrences (`lokiwrap_version`, `os_arch`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub dimension: String,
+    pub value: String,
+    pub count: u64,
+}
+
+/// Figures for `/v1/stats`, kept in the store so that they survive restarts.
+#[derive(Debug, Clone, Default)]
+pub struct Figures {
+    pub subjects: u64,
+    pub queue_depth: u64,
+    pub counters: BTreeMap<String, u64>,
+}
+
+pub type StoreResult<T> = Result<T, String>;
+
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch of reports in one transaction: for each, the id (once), the fingerprint's
+    /// counts and breakdowns, and its sync job.
+    fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>>;
+    fn subject(&self, key: &str) -> StoreResult<Option<Subject>>;
+    fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>>;
+    /// The job due first, if it is due by `now`.
+    fn due_job(&self, now: i64) -> StoreResult<Option<Job>>;
+    /// When the next job is due, whether or not it is due yet.
+    fn next_due_at(&self) -> StoreResult<Option<i64>>;
+    fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()>;
+    /// Ends a job after a sync that wrote `synced_count`: the job goes away unless more
+    /// occurrences arrived meanwhile, in which case it waits until `next_due_at`.
+    fn finish_job(&self, key: &str, synced_count: u64, now: i64, next_due_at: i64) -> StoreResult<()>;
+    fn drop_job(&self, key: &str) -> StoreResult<()>;
+    fn link_issue(&self, key: &str, link: Option<&IssueLink>) -> StoreResult<()>;
+    /// Remembers one write to GitHub, for the hourly budget.
+    fn record_write(&self, at: i64) -> StoreResult<()>;
+    /// Writes since `since`, and the oldest of them.
+    fn writes_since(&self, since: i64) -> StoreResult<(u32, Option<i64>)>;
+    fn bump(&self, counter: &str, by: u64) -> StoreResult<()>;
+    fn figures(&self) -> StoreResult<Figures>;
+    /// Forgets report ids received before `before`, and writes older than an hour.
+    fn prune(&self, before: i64, now: i64) -> StoreResult<()>;
+}

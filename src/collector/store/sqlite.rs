@@ -1,0 +1,503 @@
+//! The embedded store: one SQLite file in WAL mode. Writes are serialised on one connection
+//! (SQLite has one writer anyway; queueing in-process means no `SQLITE_BUSY` under load), and
+//! reads use a second connection so that the sync worker never waits behind a batch.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Figures, IssueLink, Job, Kind, Received, Store, StoreResult, Stored, Subject, Tally};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS subjects (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    repo TEXT,
+    details TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    issue_repo TEXT,
+    issue_number INTEGER,
+    issue_state TEXT,
+    issue_state_reason TEXT,
+    issue_closed_at INTEGER,
+    issue_etag TEXT,
+    synced_count INTEGER NOT NULL DEFAULT 0,
+    synced_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS tallies (
+    key TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    value TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, dimension, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_ids (
+    id TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS report_ids_by_time ON report_ids (received_at);
+CREATE TABLE IF NOT EXISTS sync_jobs (
+    key TEXT PRIMARY KEY,
+    due_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sync_jobs_by_due ON sync_jobs (due_at);
+CREATE TABLE IF NOT EXISTS github_writes (at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS github_writes_by_time ON github_writes (at);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(connection)
+}
+
+fn failed(what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
+    move |e| format!("the store could not {what}: {e}")
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, String> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {} for the database: {e}", parent.display()))?;
+        }
+        let explain = |e: rusqlite::Error| {
+            format!(
+                "cannot open the database {}: {e}; check the path and its permissions",
+                path.display()
+            )
+        };
+        let writer = open(path).map_err(explain)?;
+        writer.execute_batch(SCHEMA).map_err(explain)?;
+        let reader = open(path).map_err(explain)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The parts of a crash report that make its issue: the fingerprint's inputs and the context
+/// that is the same for every occurrence.
+fn crash_details(report: &crate::report::payload::Report) -> String {
+    serde_json::json!({
+        "tool": report.tool,
+        "error_class": report.error_class,
+        "stack_signature": report.stack_signature,
+        "runtime": report.runtime,
+        "friction_kind": report.friction_kind,
+        "signal": report.signal,
+    })
+    .to_string()
+}
+
+fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received) -> rusqlite::Result<Stored> {
+    let report = &item.report;
+    let fresh = tx
+        .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
+        .execute(params![report.id, item.received_at])?;
+    if fresh == 0 {
+        return Ok(Stored::DuplicateId);
+    }
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO subjects (key, kind, details, count, first_seen, last_seen)
+             VALUES (?1, 'crash', ?2, 1, ?3, ?3)
+             ON CONFLICT (key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen)
+             RETURNING count",
+        )?
+        .query_row(
+            params![report.fingerprint, crash_details(report), item.received_at],
+            |row| row.get(0),
+        )?;
+    let mut tally = tx.prepare_cached(
+        "INSERT INTO tallies (key, dimension, value, count) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (key, dimension, value) DO UPDATE SET count = count + 1",
+    )?;
+    let os_arch = format!("{}/{}", report.os, report.arch);
+    let dimensions = [
+        ("lokiwrap_version", Some(report.lokiwrap_version.as_str())),
+        ("tool_version", report.tool_version.as_deref()),
+        ("os_arch", Some(os_arch.as_str())),
+    ];
+    for (dimension, value) in dimensions {
+        if let Some(value) = value {
+            tally.execute(params![report.fingerprint, dimension, value])?;
+        }
+    }
+    if item.sync {
+        tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
+            .execute(params![report.fingerprint, item.received_at])?;
+    }
+    Ok(if count == 1 { Stored::New } else { Stored::Repeat })
+}
+
+fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
+    let kind: String = row.get("kind")?;
+    let details: String = row.get("details")?;
+    let issue = match (
+        row.get::<_, Option<String>>("issue_repo")?,
+        row.get::<_, Option<i64>>("issue_number")?,
+    ) {
+        (Some(repo), Some(number)) => Some(IssueLink {
+            repo,
+            number: number as u64,
+            state: row
+                .get::<_, Option<String>>("issue_state")?
+                .unwrap_or_else(|| "open".into()),
+            state_reason: row.get("issue_state_reason")?,
+            closed_at: row.get("issue_closed_at")?,
+            etag: row.get("issue_etag")?,
+        }),
+        _ => None,
+    };
+    Ok(Subject {
+        key: row.get("key")?,
+        kind: Kind::from_name(&kind).unwrap_or(Kind::Crash),
+        repo: row.get("repo")?,
+        details: serde_json::from_str(&details).unwrap_or_default(),
+        count: row.get::<_, i64>("count")? as u64,
+        first_seen: row.get("first_seen")?,
+        last_seen: row.get("last_seen")?,
+        issue,
+        synced_count: row.get::<_, i64>("synced_count")? as u64,
+        synced_at: row.get("synced_at")?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let outcomes = batch
+            .iter()
+            .map(|item| store_one(&tx, item))
+            .collect::<rusqlite::Result<Vec<_>>>();
+        let outcomes = outcomes.map_err(failed("store a report"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(outcomes)
+    }
+
+    fn subject(&self, key: &str) -> StoreResult<Option<Subject>> {
+        self.reader()
+            .query_row("SELECT * FROM subjects WHERE key = ?1", [key], read_subject)
+            .optional()
+            .map_err(failed("read a fingerprint"))
+    }
+
+    fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT dimension, value, count FROM tallies WHERE key = ?1 ORDER BY dimension, count DESC, value",
+            )
+            .map_err(failed("read tallies"))?;
+        let rows = statement
+            .query_map([key], |row| {
+                Ok(Tally {
+                    dimension: row.get(0)?,
+                    value: row.get(1)?,
+                    count: row.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(failed("read tallies"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(failed("read tallies"))
+    }
+
+    fn due_job(&self, now: i64) -> StoreResult<Option<Job>> {
+        self.reader()
+            .query_row(
+                "SELECT key, due_at, attempts FROM sync_jobs WHERE due_at <= ?1 ORDER BY due_at, key LIMIT 1",
+                [now],
+                |row| {
+                    Ok(Job {
+                        key: row.get(0)?,
+                        due_at: row.get(1)?,
+                        attempts: row.get::<_, i64>(2)? as u32,
+                    })
+                },
+            )
+            .optional()
+            .map_err(failed("read the sync queue"))
+    }
+
+    fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        self.reader()
+            .query_row("SELECT min(due_at) FROM sync_jobs", [], |row| row.get(0))
+            .map_err(failed("read the sync queue"))
+    }
+
+    fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE sync_jobs SET due_at = ?2, attempts = ?3 WHERE key = ?1",
+                params![key, due_at, attempts as i64],
+            )
+            .map(drop)
+            .map_err(failed("reschedule a sync"))
+    }
+
+    fn finish_job(&self, key: &str, synced_count: u64, now: i64, next_due_at: i64) -> StoreResult<()> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        tx.execute(
+            "UPDATE subjects SET synced_count = ?2, synced_at = ?3 WHERE key = ?1",
+            params![key, synced_count as i64, now],
+        )
+        .map_err(failed("record a sync"))?;
+        let current: Option<i64> = tx
+            .query_row("SELECT count FROM subjects WHERE key = ?1", [key], |row| row.get(0))
+            .optional()
+            .map_err(failed("read a fingerprint"))?;
+        if current.is_some_and(|count| count as u64 > synced_count) {
+            tx.execute(
+                "UPDATE sync_jobs SET due_at = ?2, attempts = 0 WHERE key = ?1",
+                params![key, next_due_at],
+            )
+        } else {
+            tx.execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+        }
+        .map_err(failed("update the sync queue"))?;
+        tx.commit().map_err(failed("commit"))
+    }
+
+    fn drop_job(&self, key: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(failed("update the sync queue"))
+    }
+
+    fn link_issue(&self, key: &str, link: Option<&IssueLink>) -> StoreResult<()> {
+        let number = link.map(|l| l.number as i64);
+        self.writer()
+            .execute(
+                "UPDATE subjects SET issue_repo = ?2, issue_number = ?3, issue_state = ?4,
+                 issue_state_reason = ?5, issue_closed_at = ?6, issue_etag = ?7 WHERE key = ?1",
+                params![
+                    key,
+                    link.map(|l| &l.repo),
+                    number,
+                    link.map(|l| &l.state),
+                    link.and_then(|l| l.state_reason.as_ref()),
+                    link.and_then(|l| l.closed_at),
+                    link.and_then(|l| l.etag.as_ref()),
+                ],
+            )
+            .map(drop)
+            .map_err(failed("record an issue"))
+    }
+
+    fn record_write(&self, at: i64) -> StoreResult<()> {
+        self.writer()
+            .execute("INSERT INTO github_writes (at) VALUES (?1)", [at])
+            .map(drop)
+            .map_err(failed("record a GitHub write"))
+    }
+
+    fn writes_since(&self, since: i64) -> StoreResult<(u32, Option<i64>)> {
+        self.reader()
+            .query_row(
+                "SELECT count(*), min(at) FROM github_writes WHERE at >= ?1",
+                [since],
+                |row| Ok((row.get::<_, i64>(0)? as u32, row.get(1)?)),
+            )
+            .map_err(failed("read the GitHub budget"))
+    }
+
+    fn bump(&self, counter: &str, by: u64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                params![counter, by as i64],
+            )
+            .map(drop)
+            .map_err(failed("count"))
+    }
+
+    fn figures(&self) -> StoreResult<Figures> {
+        let connection = self.reader();
+        let read = |sql: &str| {
+            connection
+                .query_row(sql, [], |row| row.get::<_, i64>(0))
+                .map(|n| n as u64)
+        };
+        let subjects = read("SELECT count(*) FROM subjects").map_err(failed("count fingerprints"))?;
+        let queue_depth = read("SELECT count(*) FROM sync_jobs").map_err(failed("count the sync queue"))?;
+        let mut statement = connection
+            .prepare("SELECT name, value FROM counters")
+            .map_err(failed("read counters"))?;
+        let counters = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))
+            .map_err(failed("read counters"))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(failed("read counters"))?;
+        Ok(Figures {
+            subjects,
+            queue_depth,
+            counters,
+        })
+    }
+
+    fn prune(&self, before: i64, now: i64) -> StoreResult<()> {
+        let connection = self.writer();
+        connection
+            .execute("DELETE FROM report_ids WHERE received_at < ?1", [before])
+            .map_err(failed("prune"))?;
+        connection
+            .execute("DELETE FROM github_writes WHERE at < ?1", [now - 3600])
+            .map_err(failed("prune"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::payload::{Report, SCHEMA, fingerprint, new_id, rfc3339_utc};
+
+    fn report(error_class: &str) -> Report {
+        let frames = vec!["main".to_string()];
+        Report {
+            schema: SCHEMA,
+            id: new_id().unwrap(),
+            captured_at: rfc3339_utc(1_795_000_000),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            lokiwrap_version: "0.1.0".into(),
+            tool: "npm".into(),
+            tool_version: Some("10.2.0".into()),
+            runtime: Some("node".into()),
+            error_class: error_class.into(),
+            fingerprint: fingerprint("npm", error_class, &frames),
+            stack_signature: frames,
+            exit_code: Some(1),
+            signal: None,
+            friction_kind: None,
+            phase: None,
+            project_id_hash: None,
+            rules_version: 1,
+            redactions_count: 0,
+        }
+    }
+
+    fn received(report: &Report, at: i64) -> Received {
+        Received {
+            report: report.clone(),
+            received_at: at,
+            sync: true,
+        }
+    }
+
+    #[test]
+    fn repeats_count_once_per_id_and_keep_one_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db/collector.sqlite")).unwrap();
+        let first = report("TypeError");
+        let mut second = report("TypeError");
+        second.os = "macos".into();
+        let outcomes = store
+            .ingest(&[received(&first, 100), received(&second, 105), received(&first, 106)])
+            .unwrap();
+        assert_eq!(outcomes, [Stored::New, Stored::Repeat, Stored::DuplicateId]);
+        let subject = store.subject(&first.fingerprint).unwrap().unwrap();
+        assert_eq!((subject.count, subject.first_seen, subject.last_seen), (2, 100, 105));
+        assert_eq!(subject.details["tool"], "npm");
+        let tallies = store.tallies(&first.fingerprint).unwrap();
+        assert!(tallies.contains(&Tally {
+            dimension: "os_arch".into(),
+            value: "macos/x86_64".into(),
+            count: 1
+        }));
+        assert!(tallies.contains(&Tally {
+            dimension: "tool_version".into(),
+            value: "10.2.0".into(),
+            count: 2
+        }));
+        assert_eq!(store.figures().unwrap().queue_depth, 1);
+        assert_eq!(store.due_job(99).unwrap(), None);
+        assert_eq!(store.due_job(100).unwrap().unwrap().key, first.fingerprint);
+    }
+
+    #[test]
+    fn a_job_stays_when_occurrences_arrive_during_its_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        let crash = report("RangeError");
+        store.ingest(&[received(&crash, 10)]).unwrap();
+        store.ingest(&[received(&report("RangeError"), 11)]).unwrap();
+        store.finish_job(&crash.fingerprint, 1, 12, 600).unwrap();
+        assert_eq!(store.due_job(600).unwrap().unwrap().due_at, 600);
+        store.finish_job(&crash.fingerprint, 2, 600, 1200).unwrap();
+        assert_eq!(store.next_due_at().unwrap(), None);
+        assert_eq!(store.subject(&crash.fingerprint).unwrap().unwrap().synced_count, 2);
+    }
+
+    #[test]
+    fn the_store_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.sqlite");
+        let crash = report("KeyError");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.ingest(&[received(&crash, 1)]).unwrap();
+            let link = IssueLink {
+                repo: "acme/triage".into(),
+                number: 7,
+                state: "open".into(),
+                state_reason: None,
+                closed_at: None,
+                etag: Some("\"abc\"".into()),
+            };
+            store.link_issue(&crash.fingerprint, Some(&link)).unwrap();
+            store.bump("issues_created", 1).unwrap();
+            store.record_write(50).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store
+                .subject(&crash.fingerprint)
+                .unwrap()
+                .unwrap()
+                .issue
+                .unwrap()
+                .number,
+            7
+        );
+        assert_eq!(store.figures().unwrap().counters["issues_created"], 1);
+        assert_eq!(store.writes_since(0).unwrap(), (1, Some(50)));
+        let mode: String = store
+            .reader()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

@@ -1,0 +1,530 @@
+//! The sync worker: the only code that writes to GitHub. One thread, one write at a time, paced
+//! (`write_interval_ms` between writes, `notify_interval_ms` after a new issue or comment) and
+//! within an hourly budget kept in the store. It files one issue per subject, updates its
+//! counter at most once per `update_interval_secs`, reopens it when it recurs after being
+//! closed, and finds its own issues again from their hidden markers when the store has lost
+//! them, so that it never files a second issue for the same key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::config::Config;
+use super::github::{Failure, GitHub, Issue};
+use super::render;
+use super::server::unix_now;
+use super::store::{IssueLink, Job, Kind, Store, Subject};
+
+/// Wakes the worker when a job is queued or the collector is stopping.
+#[derive(Default)]
+pub struct Wake {
+    pending: Mutex<bool>,
+    signal: Condvar,
+    stop: AtomicBool,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.signal.notify_all();
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout`, or less when notified. Returns false when stopping.
+    fn wait(&self, timeout: Duration) -> bool {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut pending, _) = self
+            .signal
+            .wait_timeout_while(pending, timeout, |pending| !*pending && !self.stopping())
+            .unwrap_or_else(|p| p.into_inner());
+        *pending = false;
+        !self.stopping()
+    }
+
+    /// Sleeps the whole `duration` unless stopping. Returns false when stopping.
+    fn sleep(&self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = self.signal.wait_timeout_while(pending, left, |_| !self.stopping());
+            if self.stopping() {
+                return false;
+            }
+        }
+        !self.stopping()
+    }
+}
+
+/// What a job came to.
+enum Outcome {
+    /// The issue shows `count` occurrences.
+    Synced(u64),
+    /// Too early to write again: come back then.
+    Later(i64),
+    /// No repository to file in.
+    Unrouted,
+}
+
+/// An issue found by its marker while recovering a repository's issues.
+#[derive(Clone)]
+struct Found {
+    number: u64,
+    state: String,
+    state_reason: Option<String>,
+    closed_at: Option<i64>,
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    github: GitHub,
+    config: Arc<Config>,
+    wake: Arc<Wake>,
+    last_write: Option<Instant>,
+    last_notify: Option<Instant>,
+    /// Rate limits in a row; each doubles the wait when GitHub names none.
+    limited_streak: u32,
+    /// Per repository, the collector's issues found by their markers, once per process (and
+    /// again after an ambiguous create).
+    recovered: HashMap<String, HashMap<String, Found>>,
+}
+
+const PARK_SECS: i64 = 3600;
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, github: GitHub, config: Arc<Config>, wake: Arc<Wake>) -> Worker {
+        Worker {
+            store,
+            github,
+            config,
+            wake,
+            last_write: None,
+            last_notify: None,
+            limited_streak: 0,
+            recovered: HashMap::new(),
+        }
+    }
+
+    pub fn run(mut self) {
+        tracing::info!("GitHub sync worker started");
+        while !self.wake.stopping() {
+            let now = unix_now();
+            match self.store.due_job(now) {
+                Ok(Some(job)) => self.run_job(job),
+                Ok(None) => {
+                    let next = self.store.next_due_at().ok().flatten();
+                    let wait = next.map_or(30, |due| (due - now).clamp(1, 30));
+                    self.wake.wait(Duration::from_secs(wait as u64));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the sync queue; retrying in 5 s");
+                    self.wake.sleep(Duration::from_secs(5));
+                }
+            }
+        }
+        tracing::info!("GitHub sync worker stopped");
+    }
+
+    fn run_job(&mut self, job: Job) {
+        let subject = match self.store.subject(&job.key) {
+            Ok(Some(subject)) => subject,
+            Ok(None) => {
+                let _ = self.store.drop_job(&job.key);
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read a fingerprint");
+                self.wake.sleep(Duration::from_secs(5));
+                return;
+            }
+        };
+        let result = match subject.issue.clone() {
+            None => self.file(&subject),
+            Some(link) => self.update(&subject, link),
+        };
+        let now = unix_now();
+        let stored = match result {
+            Ok(Outcome::Synced(count)) => {
+                self.limited_streak = 0;
+                let next = now + self.config.github.update_interval_secs as i64;
+                self.store.finish_job(&job.key, count, now, next)
+            }
+            Ok(Outcome::Later(due)) => self.store.reschedule(&job.key, due, job.attempts),
+            Ok(Outcome::Unrouted) => self.store.drop_job(&job.key),
+            Err(failure) => self.failed(&job, &subject, failure),
+        };
+        if let Err(error) = stored {
+            tracing::error!(%error, "cannot update the sync queue");
+        }
+    }
+
+    fn failed(&mut self, job: &Job, subject: &Subject, failure: Failure) -> Result<(), String> {
+        let now = unix_now();
+        let attempts = job.attempts + 1;
+        let wait = match &failure {
+            Failure::Limited { .. } | Failure::Unauthorized(_) if !self.wake.stopping() => {
+                let named = if let Failure::Limited { wait } = &failure {
+                    *wait
+                } else {
+                    None
+                };
+                let fallback = self
+                    .config
+                    .github
+                    .rate_limit_wait_secs
+                    .saturating_mul(1 << self.limited_streak.min(6));
+                self.limited_streak += 1;
+                let wait = named.unwrap_or(fallback).min(PARK_SECS as u64);
+                // Nothing at all is sent while limited: the whole worker waits.
+                tracing::warn!(%failure, wait_secs = wait, "GitHub asked the collector to slow down");
+                if let Failure::Unauthorized(_) = failure {
+                    tracing::error!(
+                        "GitHub refused the token in {}: give it Issues: write on the routed repositories",
+                        self.config.github.token_env
+                    );
+                }
+                self.wake.sleep(Duration::from_secs(wait));
+                0
+            }
+            Failure::Ambiguous(_) => {
+                // The write may have happened: look before writing again.
+                if let Some(repo) = subject
+                    .issue
+                    .as_ref()
+                    .map(|l| l.repo.clone())
+                    .or_else(|| self.route(subject))
+                {
+                    self.recovered.remove(&repo);
+                }
+                (5i64 << attempts.min(10)).min(PARK_SECS)
+            }
+            _ => (5i64 << attempts.min(10)).min(PARK_SECS),
+        };
+        tracing::warn!(key = %job.key, %failure, attempts, "GitHub sync failed; the job stays queued");
+        if attempts >= self.config.github.max_attempts {
+            tracing::error!(key = %job.key, "GitHub sync keeps failing; parked for an hour");
+            return self.store.reschedule(&job.key, now + PARK_SECS, 0);
+        }
+        self.store.reschedule(&job.key, now + wait, attempts)
+    }
+
+    fn route(&self, subject: &Subject) -> Option<String> {
+        if let Some(repo) = &subject.repo {
+            return Some(repo.clone());
+        }
+        let tool = subject.details.get("tool").and_then(|v| v.as_str()).unwrap_or("");
+        self.config.repo_for_tool(tool).map(String::from)
+    }
+
+    fn render(&self, subject: &Subject) -> Result<(String, String), Failure> {
+        let tallies = self.store.tallies(&subject.key).map_err(Failure::Ambiguous)?;
+        Ok(match subject.kind {
+            Kind::Crash | Kind::PluginFailure | Kind::WorkflowFailure => {
+                (render::crash_title(subject), render::crash_body(subject, &tallies))
+            }
+        })
+    }
+
+    /// Files the subject's first issue, unless recovery finds one already.
+    fn file(&mut self, subject: &Subject) -> Result<Outcome, Failure> {
+        let Some(repo) = self.route(subject) else {
+            return Ok(Outcome::Unrouted);
+        };
+        self.recover(&repo)?;
+        if let Some(found) = self
+            .recovered
+            .get(&repo)
+            .and_then(|issues| issues.get(&subject.key))
+            .cloned()
+        {
+            tracing::info!(key = %subject.key, %repo, number = found.number, "found the issue by its marker");
+            let link = IssueLink {
+                repo,
+                number: found.number,
+                state: found.state,
+                state_reason: found.state_reason,
+                closed_at: found.closed_at,
+                etag: None,
+            };
+            self.store
+                .link_issue(&subject.key, Some(&link))
+                .map_err(Failure::Ambiguous)?;
+            // The found issue's counter is stale; update it as a repeat would.
+            let mut relinked = subject.clone();
+            relinked.issue = Some(link.clone());
+            relinked.synced_at = None;
+            return self.update(&relinked, link);
+        }
+        let (title, body) = self.render(subject)?;
+        self.pace(true)?;
+        let created = self
+            .github
+            .create_issue(&repo, &title, &body, &self.config.github.labels);
+        self.wrote(true);
+        let issue = created?;
+        tracing::info!(key = %subject.key, %repo, number = issue.number, "filed an issue");
+        self.recovered
+            .entry(repo.clone())
+            .or_default()
+            .insert(subject.key.clone(), found_from(&issue));
+        let link = link_from(&repo, &issue, None);
+        self.store
+            .link_issue(&subject.key, Some(&link))
+            .map_err(Failure::Ambiguous)?;
+        self.count("issues_created");
+        Ok(Outcome::Synced(subject.count))
+    }
+
+    /// Brings an existing issue up to date: the counter, and a reopen if it recurred after
+    /// being closed.
+    fn update(&mut self, subject: &Subject, mut link: IssueLink) -> Result<Outcome, Failure> {
+        if subject.count <= subject.synced_count {
+            return Ok(Outcome::Synced(subject.synced_count));
+        }
+        if let Some(synced_at) = subject.synced_at {
+            let due = synced_at + self.config.github.update_interval_secs as i64;
+            if due > unix_now() {
+                return Ok(Outcome::Later(due));
+            }
+        }
+        match self.refresh(&mut link) {
+            Ok(()) => {}
+            Err(Failure::NotFound | Failure::Gone) => {
+                tracing::warn!(key = %subject.key, repo = %link.repo, number = link.number,
+                    "the issue was deleted; filing it again");
+                self.store.link_issue(&subject.key, None).map_err(Failure::Ambiguous)?;
+                if let Some(issues) = self.recovered.get_mut(&link.repo) {
+                    issues.remove(&subject.key);
+                }
+                self.count("issues_recreated");
+                let mut orphan = subject.clone();
+                orphan.issue = None;
+                return self.file(&orphan);
+            }
+            Err(other) => return Err(other),
+        }
+        self.store
+            .link_issue(&subject.key, Some(&link))
+            .map_err(Failure::Ambiguous)?;
+        let (_, body) = self.render(subject)?;
+        let closed = link.state == "closed";
+        let not_planned = link.state_reason.as_deref() == Some("not_planned");
+        let recurred = link.closed_at.is_none_or(|closed_at| subject.last_seen > closed_at);
+        let reopen = closed && recurred && (!not_planned || self.config.github.reopen_not_planned);
+        let changes = if reopen {
+            json!({ "state": "open", "state_reason": "reopened", "body": body })
+        } else {
+            json!({ "body": body })
+        };
+        self.pace(false)?;
+        let updated = self.github.update_issue(&link.repo, link.number, &changes);
+        self.wrote(false);
+        let issue = updated?;
+        let new_link = link_from(&link.repo, &issue, None);
+        self.store
+            .link_issue(&subject.key, Some(&new_link))
+            .map_err(Failure::Ambiguous)?;
+        if reopen {
+            self.count("issues_reopened");
+            tracing::info!(key = %subject.key, repo = %link.repo, number = link.number, "reopened an issue");
+            let note = format!(
+                "This happened again after the issue was closed (last seen {}; {} occurrences in all), so \
+                 lokiwrap-collector reopened it.",
+                crate::report::payload::rfc3339_utc(subject.last_seen.max(0) as u64),
+                subject.count
+            );
+            self.pace(true)?;
+            let commented = self.github.comment(&link.repo, link.number, &note);
+            self.wrote(true);
+            // The reopen is done; a lost comment is not worth a second reopen.
+            match commented {
+                Ok(()) => self.count("comments_created"),
+                Err(failure) => tracing::warn!(%failure, "the reopen comment was not posted"),
+            }
+        } else {
+            self.count("issues_updated");
+        }
+        Ok(Outcome::Synced(subject.count))
+    }
+
+    /// Reads the issue's state (a 304 keeps the cached one); follows a transfer.
+    fn refresh(&mut self, link: &mut IssueLink) -> Result<(), Failure> {
+        let mut answer = self.github.get_issue(&link.repo, link.number, link.etag.as_deref());
+        if let Err(Failure::Moved(to)) = &answer {
+            if let Some((repo, number)) = issue_location(to) {
+                tracing::info!(from = %link.repo, to = %repo, number, "the issue moved; following it");
+                link.repo = repo;
+                link.number = number;
+                link.etag = None;
+            }
+            answer = self.github.get_issue_at(to, None);
+        }
+        match answer {
+            Ok((issue, etag)) => {
+                *link = link_from(&link.repo, &issue, etag);
+                Ok(())
+            }
+            Err(Failure::NotModified) => Ok(()),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// Lists the repository's labelled issues once and reads their markers. Of two issues with
+    /// the same marker, the store's (or else the older) one stays and the other is closed.
+    fn recover(&mut self, repo: &str) -> Result<(), Failure> {
+        if self.recovered.contains_key(repo) {
+            return Ok(());
+        }
+        let label = self.config.github.labels.first().cloned().unwrap_or_default();
+        let mut by_key: HashMap<String, Vec<Issue>> = HashMap::new();
+        let mut page = 1;
+        loop {
+            let listed = self.github.list_issues(repo, &label, page)?;
+            for issue in listed.items {
+                if let Some(key) = issue.body.as_deref().and_then(render::marker_key) {
+                    by_key.entry(key).or_default().push(issue);
+                }
+            }
+            if !listed.more || page >= 100 {
+                break;
+            }
+            page += 1;
+        }
+        let mut found = HashMap::new();
+        for (key, mut issues) in by_key {
+            issues.sort_by_key(|issue| issue.number);
+            let linked = self
+                .store
+                .subject(&key)
+                .ok()
+                .flatten()
+                .and_then(|s| s.issue)
+                .map(|l| l.number);
+            let keep = linked
+                .filter(|n| issues.iter().any(|i| i.number == *n))
+                .unwrap_or(issues[0].number);
+            for stray in issues.iter().filter(|i| i.number != keep && i.state == "open") {
+                self.pace(false)?;
+                let closed = self.github.update_issue(
+                    repo,
+                    stray.number,
+                    &json!({"state": "closed", "state_reason": "not_planned"}),
+                );
+                self.wrote(false);
+                closed?;
+                self.count("duplicates_closed");
+                tracing::info!(%repo, number = stray.number, keep, "closed a duplicate issue");
+            }
+            if let Some(kept) = issues.iter().find(|i| i.number == keep) {
+                found.insert(key, found_from(kept));
+            }
+        }
+        tracing::info!(%repo, issues = found.len(), "read the collector's issues in the repository");
+        self.recovered.insert(repo.to_string(), found);
+        Ok(())
+    }
+
+    /// Waits for the next write: the hourly budget, then the spacing between writes.
+    fn pace(&mut self, notifies: bool) -> Result<(), Failure> {
+        let budget = self.config.github.hourly_budget;
+        loop {
+            let now = unix_now();
+            let (used, oldest) = self.store.writes_since(now - 3600).map_err(Failure::Ambiguous)?;
+            if used < budget {
+                break;
+            }
+            let wait = oldest.map_or(60, |oldest| (oldest + 3600 - now).max(1));
+            tracing::warn!(
+                used,
+                budget,
+                wait_secs = wait,
+                "the hourly GitHub budget is spent; waiting"
+            );
+            if !self.wake.sleep(Duration::from_secs(wait as u64)) {
+                return Err(Failure::Ambiguous("stopping".into()));
+            }
+        }
+        let spacing = |last: Option<Instant>, ms: u64| {
+            last.and_then(|at| (at + Duration::from_millis(ms)).checked_duration_since(Instant::now()))
+        };
+        let mut wait = spacing(self.last_write, self.config.github.write_interval_ms).unwrap_or_default();
+        if notifies {
+            wait = wait.max(spacing(self.last_notify, self.config.github.notify_interval_ms).unwrap_or_default());
+        }
+        if !self.wake.sleep(wait) {
+            return Err(Failure::Ambiguous("stopping".into()));
+        }
+        Ok(())
+    }
+
+    /// Counts a write, whatever its answer: GitHub counts it too.
+    fn wrote(&mut self, notifies: bool) {
+        let now = Instant::now();
+        self.last_write = Some(now);
+        if notifies {
+            self.last_notify = Some(now);
+        }
+        if let Err(error) = self.store.record_write(unix_now()) {
+            tracing::error!(%error, "cannot record a GitHub write");
+        }
+    }
+
+    fn count(&self, counter: &str) {
+        if let Err(error) = self.store.bump(counter, 1) {
+            tracing::error!(%error, counter, "cannot count");
+        }
+    }
+}
+
+fn found_from(issue: &Issue) -> Found {
+    Found {
+        number: issue.number,
+        state: issue.state.clone(),
+        state_reason: issue.state_reason.clone(),
+        closed_at: issue.closed_at_unix(),
+    }
+}
+
+fn link_from(repo: &str, issue: &Issue, etag: Option<String>) -> IssueLink {
+    IssueLink {
+        repo: repo.to_string(),
+        number: issue.number,
+        state: issue.state.clone(),
+        state_reason: issue.state_reason.clone(),
+        closed_at: issue.closed_at_unix(),
+        etag,
+    }
+}
+
+/// `owner/name` and number from an issue's API URL (`.../repos/o/r/issues/12`).
+fn issue_location(url: &str) -> Option<(String, u64)> {
+    let path = url.split("/repos/").nth(1)?;
+    let mut parts = path.trim_end_matches('/').split('/');
+    let (owner, name, issues, number) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (issues == "issues").then_some(())?;
+    Some((format!("{owner}/{name}"), number.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_issue_is_found_at_its_new_address() {
+        assert_eq!(
+            issue_location("https://api.github.com/repos/acme/new-home/issues/42"),
+            Some(("acme/new-home".to_string(), 42))
+        );
+        assert_eq!(issue_location("https://api.github.com/repos/acme/x/pulls/42"), None);
+    }
+}
