@@ -2,6 +2,7 @@
 //! waiting for files that the test programs write.
 #![allow(dead_code)]
 
+pub mod fake_github;
 pub mod http_sink;
 
 use std::path::{Path, PathBuf};
