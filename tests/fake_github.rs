@@ -486,7 +486,11 @@ fn what_github_would_object_to_is_recorded_in_problems() {
         .send()
         .unwrap();
     assert_eq!(not_json.status(), 400);
-    assert_eq!(api.get("/repos/acme/tools/issues?label=crash").status(), 200);
+    let misspelt: Value = api
+        .get("/repos/acme/tools/issues?label=crash&state=opened")
+        .json()
+        .unwrap();
+    assert_eq!(numbers(&misspelt), [1], "GitHub's defaults apply");
     assert_eq!(api.get("/search/issues?q=crash").status(), 404);
 
     let journal = gh.journal();
@@ -495,6 +499,7 @@ fn what_github_would_object_to_is_recorded_in_problems() {
     assert!(journal[2].problems.iter().any(|p| p.contains("`state` must be one of")));
     assert!(journal[3].problems.iter().any(|p| p.contains("not JSON")));
     assert!(journal[4].problems.iter().any(|p| p.contains("`label`")));
+    assert!(journal[4].problems.iter().any(|p| p.contains("`state` must be one of")));
     assert!(journal[5].problems.iter().any(|p| p.contains("no route")));
     assert_eq!(journal[1].body, Some(json!({"body": "no title"})));
     assert_eq!(journal[1].headers["x-github-api-version"], API_VERSION);

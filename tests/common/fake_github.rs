@@ -427,7 +427,6 @@ enum Missing {
 
 /// One request, parsed, as the route handlers see it.
 struct Incoming<'a> {
-    method: &'a str,
     path: &'a str,
     raw_query: &'a str,
     query: &'a [(String, String)],
@@ -542,7 +541,7 @@ impl World {
         let fault = self.take_fault(method, path);
         let reply = match &fault {
             Some(FaultKind::Respond { status, headers, body }) => Reply::as_told(*status, headers, body),
-            _ => self.decide(&request, method, path, query),
+            _ => self.decide(&request, path, query),
         };
         let reply = match fault {
             Some(FaultKind::AfterWrite { status }) => {
@@ -578,8 +577,9 @@ impl World {
         (reply, delay)
     }
 
-    /// GitHub's answer to a request no fault stands in for, in GitHub's order of checks.
-    fn decide(&mut self, request: &Inspected, method: &str, path: &str, raw_query: &str) -> Reply {
+    /// The answer to a request no fault stands in for: the token is checked first, then the
+    /// body's syntax, the route and the body's schema.
+    fn decide(&mut self, request: &Inspected, path: &str, raw_query: &str) -> Reply {
         if let Some(message) = request.refusal {
             return Reply::error(401, message);
         }
@@ -599,7 +599,6 @@ impl World {
             return Reply::json(422, &errors);
         }
         let incoming = Incoming {
-            method,
             path,
             raw_query,
             query: &request.query,
@@ -1326,24 +1325,20 @@ fn query_rules(route: &Route) -> Vec<(&'static str, Param)> {
     rules
 }
 
-/// Parameters the fake does not model, and values GitHub would not understand; either way the
-/// fake goes on with its default.
-fn query_problems(route: &Route, query: &[(String, String)]) -> Vec<String> {
-    let rules = query_rules(route);
-    query
-        .iter()
-        .filter_map(|(name, value)| match rules.iter().find(|(known, _)| known == name) {
-            None => Some(format!("query parameter `{name}` is not modelled here; ignored")),
-            Some((_, Param::Number)) if value.parse::<usize>().is_err() => {
-                Some(format!("query parameter `{name}` must be a number, not {value:?}"))
-            }
-            Some((_, Param::OneOf(allowed))) if !allowed.contains(&value.as_str()) => Some(format!(
-                "query parameter `{name}` must be one of {}, not {value:?}",
-                allowed.join(", ")
-            )),
-            Some(_) => None,
-        })
-        .collect()
+/// What is wrong with a query parameter: the fake does not model it, or GitHub would not
+/// understand its value. Either way the fake drops it and goes on with its default.
+fn query_problem(rules: &[(&str, Param)], name: &str, value: &str) -> Option<String> {
+    match rules.iter().find(|(known, _)| *known == name) {
+        None => Some(format!("query parameter `{name}` is not modelled here; ignored")),
+        Some((_, Param::Number)) if value.parse::<usize>().is_err() => {
+            Some(format!("query parameter `{name}` must be a number, not {value:?}"))
+        }
+        Some((_, Param::OneOf(allowed))) if !allowed.contains(&value) => Some(format!(
+            "query parameter `{name}` must be one of {}, not {value:?}",
+            allowed.join(", ")
+        )),
+        Some(_) => None,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -1555,9 +1550,18 @@ fn inspect(method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[
     let path = uri.path();
     let mut problems = header_problems(headers, !body.is_empty());
     let route = route(method, path);
-    let query = Query::<Vec<(String, String)>>::try_from_uri(uri).map_or_else(|_| Vec::new(), |q| q.0);
+    let mut query = Query::<Vec<(String, String)>>::try_from_uri(uri).map_or_else(|_| Vec::new(), |q| q.0);
     match &route {
-        Some(route) => problems.extend(query_problems(route, &query)),
+        Some(route) => {
+            let rules = query_rules(route);
+            query.retain(|(name, value)| match query_problem(&rules, name, value) {
+                Some(problem) => {
+                    problems.push(problem);
+                    false
+                }
+                None => true,
+            });
+        }
         None => problems.push(format!("the fake GitHub has no route for {method} {path}")),
     }
     let sent = parse_body(body);
