@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod collector;
+pub mod fake_github;
 pub mod http_sink;
 
 use std::path::{Path, PathBuf};
