@@ -55,6 +55,20 @@ pub enum Stored {
     DuplicateId,
 }
 
+/// One occurrence of something other than a crash report (a plugin or workflow failure),
+/// already scrubbed and clustered.
+#[derive(Debug, Clone)]
+pub struct Occurrence {
+    pub key: String,
+    pub kind: Kind,
+    /// The repository its issue belongs in.
+    pub repo: String,
+    pub details: serde_json::Value,
+    /// A delivery id, when the sender has one: the same id twice counts once.
+    pub id: Option<String>,
+    pub received_at: i64,
+}
+
 /// The issue that tracks a subject, as last seen on GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueLink {
@@ -114,6 +128,22 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a batch of reports in one transaction: for each, the id (once), the fingerprint's
     /// counts and breakdowns, and its sync job.
     fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>>;
+    /// Counts one occurrence on its subject (or on the subject it was merged into) and queues
+    /// that subject's sync.
+    fn record(&self, occurrence: &Occurrence) -> StoreResult<Stored>;
+    /// Counts `key`'s occurrences, now and from now on, on `into` instead: used when a
+    /// repository has had its share of new issues.
+    fn merge_into(&self, key: &str, into: &str, now: i64) -> StoreResult<()>;
+    /// The most recently filed subject in `repo` of one of `kinds` that has an issue.
+    fn newest_with_issue(&self, repo: &str, kinds: &[Kind]) -> StoreResult<Option<String>>;
+    /// Keys merged into `key`, for its issue's text.
+    fn merged_keys(&self, key: &str) -> StoreResult<Vec<String>>;
+    /// Remembers a new issue in `repo`, for the per-repository limit.
+    fn record_creation(&self, repo: &str, at: i64) -> StoreResult<()>;
+    fn creations_since(&self, repo: &str, since: i64) -> StoreResult<u32>;
+    /// Adds one to a day's count (`name`, `day`) and returns the new count; kept in the store
+    /// so that a restart cannot reset a daily cap.
+    fn count_daily(&self, name: &str, day: i64, limit: u32) -> StoreResult<Option<u32>>;
     fn subject(&self, key: &str) -> StoreResult<Option<Subject>>;
     fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>>;
     /// The job due first, if it is due by `now`.

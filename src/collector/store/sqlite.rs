@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Figures, IssueLink, Job, Kind, Received, Store, StoreResult, Stored, Subject, Tally};
+use super::{Figures, IssueLink, Job, Kind, Occurrence, Received, Store, StoreResult, Stored, Subject, Tally};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS subjects (
@@ -25,8 +25,19 @@ CREATE TABLE IF NOT EXISTS subjects (
     issue_closed_at INTEGER,
     issue_etag TEXT,
     synced_count INTEGER NOT NULL DEFAULT 0,
-    synced_at INTEGER
+    synced_at INTEGER,
+    merged_into TEXT,
+    filed_at INTEGER
 );
+CREATE INDEX IF NOT EXISTS subjects_by_repo ON subjects (issue_repo, filed_at);
+CREATE TABLE IF NOT EXISTS issue_creations (repo TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS issue_creations_by_repo ON issue_creations (repo, at);
+CREATE TABLE IF NOT EXISTS daily_counts (
+    name TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (name, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tallies (
     key TEXT NOT NULL,
     dimension TEXT NOT NULL,
@@ -189,7 +200,161 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
     })
 }
 
+fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Result<Stored> {
+    if let Some(id) = &item.id {
+        let fresh = tx
+            .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
+            .execute(params![id, item.received_at])?;
+        if fresh == 0 {
+            return Ok(Stored::DuplicateId);
+        }
+    }
+    let merged: Option<String> = tx
+        .query_row("SELECT merged_into FROM subjects WHERE key = ?1", [&item.key], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .flatten();
+    let counted = merged.as_deref().unwrap_or(&item.key);
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO subjects (key, kind, repo, details, count, first_seen, last_seen)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+             ON CONFLICT (key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen),
+                 details = CASE WHEN key = ?6 THEN excluded.details ELSE details END
+             RETURNING count",
+        )?
+        .query_row(
+            params![
+                counted,
+                item.kind.name(),
+                item.repo,
+                item.details.to_string(),
+                item.received_at,
+                item.key
+            ],
+            |row| row.get(0),
+        )?;
+    tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
+        .execute(params![counted, item.received_at])?;
+    Ok(if count == 1 { Stored::New } else { Stored::Repeat })
+}
+
 impl Store for SqliteStore {
+    fn record(&self, occurrence: &Occurrence) -> StoreResult<Stored> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let stored = record_one(&tx, occurrence).map_err(failed("store a failure"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(stored)
+    }
+
+    fn merge_into(&self, key: &str, into: &str, now: i64) -> StoreResult<()> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        tx.execute(
+            "UPDATE subjects SET count = count + (SELECT count FROM subjects WHERE key = ?1),
+             last_seen = max(last_seen, (SELECT last_seen FROM subjects WHERE key = ?1)) WHERE key = ?2",
+            params![key, into],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.execute(
+            "UPDATE subjects SET merged_into = ?2 WHERE key = ?1",
+            params![key, into],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+            .map_err(failed("merge a subject"))?;
+        tx.execute(
+            "INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![into, now],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.commit().map_err(failed("commit"))
+    }
+
+    fn newest_with_issue(&self, repo: &str, kinds: &[Kind]) -> StoreResult<Option<String>> {
+        let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT key, kind FROM subjects WHERE issue_repo = ?1 AND issue_number IS NOT NULL
+                 AND merged_into IS NULL ORDER BY filed_at DESC, issue_number DESC",
+            )
+            .map_err(failed("find the newest issue"))?;
+        let rows = statement
+            .query_map([repo], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(failed("find the newest issue"))?;
+        for row in rows {
+            let (key, kind) = row.map_err(failed("find the newest issue"))?;
+            if names.contains(&kind.as_str()) {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    fn merged_keys(&self, key: &str) -> StoreResult<Vec<String>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached("SELECT key FROM subjects WHERE merged_into = ?1 ORDER BY first_seen")
+            .map_err(failed("read merged subjects"))?;
+        let rows = statement
+            .query_map([key], |row| row.get(0))
+            .map_err(failed("read merged subjects"))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(failed("read merged subjects"))
+    }
+
+    fn record_creation(&self, repo: &str, at: i64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "INSERT INTO issue_creations (repo, at) VALUES (?1, ?2)",
+                params![repo, at],
+            )
+            .map(drop)
+            .map_err(failed("record a new issue"))
+    }
+
+    fn creations_since(&self, repo: &str, since: i64) -> StoreResult<u32> {
+        self.reader()
+            .query_row(
+                "SELECT count(*) FROM issue_creations WHERE repo = ?1 AND at >= ?2",
+                params![repo, since],
+                |row| row.get::<_, i64>(0).map(|n| n as u32),
+            )
+            .map_err(failed("count new issues"))
+    }
+
+    fn count_daily(&self, name: &str, day: i64, limit: u32) -> StoreResult<Option<u32>> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let used: i64 = tx
+            .query_row(
+                "SELECT count FROM daily_counts WHERE name = ?1 AND day = ?2",
+                params![name, day],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed("read a daily count"))?
+            .unwrap_or(0);
+        if used >= i64::from(limit) {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO daily_counts (name, day, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (name, day) DO UPDATE SET count = count + 1",
+            params![name, day],
+        )
+        .map_err(failed("count"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(Some(used as u32 + 1))
+    }
+
     fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>> {
         let mut connection = self.writer();
         let tx = connection
@@ -300,7 +465,9 @@ impl Store for SqliteStore {
         self.writer()
             .execute(
                 "UPDATE subjects SET issue_repo = ?2, issue_number = ?3, issue_state = ?4,
-                 issue_state_reason = ?5, issue_closed_at = ?6, issue_etag = ?7 WHERE key = ?1",
+                 issue_state_reason = ?5, issue_closed_at = ?6, issue_etag = ?7,
+                 filed_at = CASE WHEN ?3 IS NULL THEN NULL ELSE coalesce(filed_at, unixepoch()) END
+                 WHERE key = ?1",
                 params![
                     key,
                     link.map(|l| &l.repo),
@@ -499,5 +666,61 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    fn failure(key: &str, id: &str, at: i64) -> Occurrence {
+        Occurrence {
+            key: key.into(),
+            kind: Kind::PluginFailure,
+            repo: "acme/plugin".into(),
+            details: serde_json::json!({"plugin": "acme/plugin"}),
+            id: Some(id.into()),
+            received_at: at,
+        }
+    }
+
+    #[test]
+    fn merged_failures_are_counted_on_the_subject_they_went_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        assert_eq!(store.record(&failure("a", "d1", 10)).unwrap(), Stored::New);
+        assert_eq!(store.record(&failure("a", "d1", 11)).unwrap(), Stored::DuplicateId);
+        assert_eq!(store.record(&failure("b", "d2", 12)).unwrap(), Stored::New);
+        let link = IssueLink {
+            repo: "acme/plugin".into(),
+            number: 3,
+            state: "open".into(),
+            state_reason: None,
+            closed_at: None,
+            etag: None,
+        };
+        store.link_issue("a", Some(&link)).unwrap();
+        assert_eq!(
+            store
+                .newest_with_issue("acme/plugin", &[Kind::PluginFailure])
+                .unwrap()
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(store.newest_with_issue("acme/plugin", &[Kind::Crash]).unwrap(), None);
+        store.merge_into("b", "a", 13).unwrap();
+        store.record(&failure("b", "d3", 14)).unwrap();
+        assert_eq!(store.subject("a").unwrap().unwrap().count, 3);
+        assert_eq!(store.merged_keys("a").unwrap(), ["b"]);
+        assert_eq!(store.due_job(100).unwrap().unwrap().key, "a");
+    }
+
+    #[test]
+    fn a_daily_cap_holds_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.sqlite");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(1));
+            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(2));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), None);
+        assert_eq!(store.count_daily("autofix", 20_001, 2).unwrap(), Some(1));
     }
 }
