@@ -1,0 +1,9 @@
+//! Hotfix routing: turns a UbiquityOS `kernel.plugin_error` event or a failed GitHub
+//! `workflow_run` into one issue per failure cluster. Pure logic: no I/O, no clock, no GitHub
+//! calls; the server stores failures and the worker files them.
+
+pub mod config;
+pub mod event;
+pub mod route;
+
+pub use config::{HotfixConfig, Mode, RiskPolicy};
