@@ -6,5 +6,6 @@ pub mod cluster;
 pub mod config;
 pub mod event;
 pub mod route;
+pub mod webhook;
 
 pub use config::{HotfixConfig, Mode, RiskPolicy};
