@@ -3,16 +3,17 @@
 //! details of an issue), or says why it is [`Ignored`]. Pure logic: no I/O, no clock, no
 //! GitHub calls; the server stores failures and the worker files them.
 //!
-//! The flow for a plugin error: [`from_plugin_error`] → store by `cluster_key` →
-//! [`render::issue_body`]. For a workflow run: [`webhook::verify_signature`] →
-//! [`from_workflow_run`] → the same. Every string an event carries goes through the report
-//! scrubber before it reaches a `Failure`.
+//! The flow for a plugin error: (optionally [`signature::verify_kernel_inputs`]) →
+//! [`from_plugin_error`] → store by `cluster_key` → [`render::issue_body`]. For a workflow
+//! run: [`webhook::verify_signature`] → [`from_workflow_run`] → the same. Every string an
+//! event carries goes through the report scrubber before it reaches a `Failure`.
 
 pub mod cluster;
 pub mod config;
 pub mod event;
 pub mod render;
 pub mod route;
+pub mod signature;
 pub mod webhook;
 
 use std::sync::LazyLock;
