@@ -16,6 +16,9 @@ pub mod route;
 pub mod signature;
 pub mod webhook;
 
+#[cfg(test)]
+mod props;
+
 use std::sync::LazyLock;
 
 use crate::report::scrub::Scrubber;
