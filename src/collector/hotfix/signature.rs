@@ -490,7 +490,10 @@ mod tests {
         .expect("inputs");
         assert_eq!(
             signed_text(&inputs),
-            r#"{"stateId":"i","eventName":"n","eventPayload":"p","settings":"{\"a\":\"é/\u001b\"}","authToken":"t","ref":"r","command":"null"}"#
+            concat!(
+                r#"{"stateId":"i","eventName":"n","eventPayload":"p","#,
+                r#""settings":"{\"a\":\"é/\u001b\"}","authToken":"t","ref":"r","command":"null"}"#
+            )
         );
     }
 
