@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod github;
+pub mod hotfix;
 pub mod ingest;
 pub mod limits;
 pub mod render;
