@@ -22,6 +22,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub limits: Limits,
     pub github: Github,
+    /// Largest body read on `/v1/events` and `/github/webhook` (kernel events and GitHub
+    /// webhooks are bigger than reports).
+    pub events_body_limit: usize,
+    /// Plugin failures and failed workflow runs (`POST /v1/events`, `POST /github/webhook`).
+    pub hotfix: super::hotfix::HotfixConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +85,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
             github: Github::default(),
+            events_body_limit: 1024 * 1024,
+            hotfix: super::hotfix::HotfixConfig::default(),
         }
     }
 }
@@ -201,9 +208,14 @@ impl Config {
             .ok_or_else(|| "no home directory to keep the database in; give one with --database PATH".into())
     }
 
-    /// True when some repository is configured, so issues are to be filed.
+    /// True when some repository is configured for crashes, so crash issues are to be filed.
     pub fn files_issues(&self) -> bool {
         self.github.triage_repo.is_some() || !self.github.tool_repos.is_empty()
+    }
+
+    /// True when the sync worker has anything to file: crashes, or failures routed by `[hotfix]`.
+    pub fn uses_github(&self) -> bool {
+        self.files_issues() || self.hotfix.enabled
     }
 
     /// The repository a tool's crashes go to.

@@ -30,14 +30,14 @@ pub fn run(config: Config) -> Result<(), String> {
     let address = config.listen_addr()?;
     let database = config.database_path()?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database)?);
-    let github = if config.files_issues() {
+    let github = if config.uses_github() {
         let token = std::env::var(&config.github.token_env)
             .ok()
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| {
                 format!(
                     "issues are to be filed but {} is not set; export a GitHub token with Issues: write, \
-                 or remove github.triage_repo and github.tool_repos to only store reports",
+                 or remove github.triage_repo and github.tool_repos (and hotfix.enabled) to only store reports",
                     config.github.token_env
                 )
             })?;
@@ -49,6 +49,13 @@ pub fn run(config: Config) -> Result<(), String> {
     let admin_token = std::env::var(&config.admin_token_env)
         .ok()
         .filter(|t| !t.trim().is_empty());
+    let webhook_secret = std::env::var(&config.hotfix.webhook_secret_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    let kernel_key = match &config.hotfix.kernel_public_key_file {
+        Some(path) => Some(hotfix::signature::KernelPublicKey::from_pem_file(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let wake = Arc::new(Wake::default());
     let (writer, writer_thread) = Writer::start(store.clone(), wake.clone())?;
     let worker_thread = match github {
@@ -73,6 +80,9 @@ pub fn run(config: Config) -> Result<(), String> {
         store: store.clone(),
         writer,
         admin_token,
+        webhook_secret,
+        kernel_key,
+        wake: wake.clone(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

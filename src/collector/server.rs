@@ -18,10 +18,13 @@ use axum::routing::{get, post};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::config::Config;
+use super::hotfix::signature::{KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
+use super::hotfix::{self, Failure, FailureKind, Ignored, webhook::verify_signature};
 use super::ingest::{self, Rejected};
 use super::limits::{Limiter, client_ip};
 use super::stats::Stats;
-use super::store::{Received, Store, Stored};
+use super::store::{Kind, Occurrence, Received, Store, Stored};
+use super::sync::Wake;
 use super::writer::Writer;
 use crate::report::scrub::Scrubber;
 
@@ -34,6 +37,11 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub admin_token: Option<String>,
+    /// The secret GitHub signs webhooks with; unset = `/github/webhook` is off.
+    pub webhook_secret: Option<String>,
+    /// The kernel's key; set = `/v1/events` takes only signed kernel inputs.
+    pub kernel_key: Option<KernelPublicKey>,
+    pub wake: Arc<Wake>,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -41,6 +49,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/crash", post(crash))
         .route("/healthz", get(healthz))
         .route("/v1/stats", get(stats))
+        .route("/v1/events", post(events))
+        .route("/github/webhook", post(webhook))
         .fallback(not_found)
         .with_state(app)
 }
@@ -160,6 +170,164 @@ async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Socke
 fn rejected(app: &App, reason: Rejected) -> Response {
     app.stats.add(reason.name());
     tracing::debug!(reason = reason.name(), "report dropped");
+    accepted()
+}
+
+/// Reads a whole body up to `cap`; `Err` is the answer to give instead.
+async fn read_capped(app: &App, body: axum::body::Body, cap: usize) -> Result<axum::body::Bytes, Response> {
+    match Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => {
+            app.stats.add("dropped_oversize");
+            Err(too_large())
+        }
+        Err(_) => Err(accepted()),
+    }
+}
+
+/// `POST /v1/events`: a `kernel.plugin_error` event, plain or as the kernel's signed plugin
+/// inputs. Always `202 {}` (the kernel needs a JSON 2xx), whatever became of it.
+async fn events(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
+    if let Err(wait) = app.per_ip.check(ip) {
+        app.stats.add("dropped_rate_ip");
+        return retry_after(
+            StatusCode::TOO_MANY_REQUESTS,
+            wait,
+            "{\"error\":\"too many events from this address\"}",
+        );
+    }
+    let bytes = match read_capped(&app, body, app.config.events_body_limit).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    let payload = match &app.kernel_key {
+        Some(key) => match verify_kernel_inputs(&bytes, key, unix_now().max(0) as u64) {
+            Ok(inputs) if inputs.event_name == "kernel.plugin_error" => inputs.event_payload,
+            Ok(_) => return ignored(&app, "hotfix_other_event"),
+            Err(rejected) => {
+                tracing::warn!(reason = rejected.as_str(), "kernel inputs refused");
+                return ignored(&app, "hotfix_bad_signature");
+            }
+        },
+        None => bytes.to_vec(),
+    };
+    if payload.len() > MAX_EVENT_PAYLOAD_BYTES {
+        return ignored(&app, "dropped_oversize");
+    }
+    let failure = hotfix::from_plugin_error(&payload, &app.config.hotfix);
+    let id = failure.as_ref().ok().map(|f| {
+        let c = &f.details.correlation;
+        format!(
+            "event:{}:{}:{}",
+            c.state_id.as_deref().unwrap_or(""),
+            c.delivery_id.as_deref().unwrap_or(""),
+            f.cluster_key
+        )
+    });
+    let raw = app
+        .config
+        .hotfix
+        .store_raw_payloads
+        .then(|| app.scrubber.scrub(&String::from_utf8_lossy(&payload)).text.into_owned());
+    record_failure(&app, failure, id, raw).await
+}
+
+/// `POST /github/webhook`: GitHub's signed webhooks; failed `workflow_run`s become issues.
+async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(secret) = &app.webhook_secret else {
+        let message = format!(
+            "{{\"error\":\"webhooks are off: set {} to the webhook's secret and restart\"}}",
+            app.config.hotfix.webhook_secret_env
+        );
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            message,
+        )
+            .into_response();
+    };
+    let bytes = match read_capped(&app, body, app.config.events_body_limit).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
+    let signature = parts.headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+    if let Err(rejected) = verify_signature(secret.as_bytes(), &bytes, signature) {
+        app.stats.add("hotfix_bad_signature");
+        tracing::warn!(reason = rejected.as_str(), "webhook signature refused");
+        return json(
+            StatusCode::UNAUTHORIZED,
+            "{\"error\":\"X-Hub-Signature-256 does not match the configured secret\"}",
+        );
+    }
+    match parts.headers.get("x-github-event").and_then(|v| v.to_str().ok()) {
+        Some("workflow_run") => {}
+        Some("ping") => return json(StatusCode::OK, "{}"),
+        _ => return ignored(&app, "hotfix_other_event"),
+    }
+    let delivery = parts
+        .headers
+        .get("x-github-delivery")
+        .and_then(|v| v.to_str().ok())
+        .map(|d| format!("webhook:{d}"));
+    let failure = hotfix::from_workflow_run(&bytes, &app.config.hotfix);
+    record_failure(&app, failure, delivery, None).await
+}
+
+fn ignored(app: &App, counter: &str) -> Response {
+    app.stats.add(counter);
+    accepted()
+}
+
+async fn record_failure(
+    app: &App,
+    failure: Result<Failure, Ignored>,
+    id: Option<String>,
+    raw: Option<String>,
+) -> Response {
+    let failure = match failure {
+        Ok(failure) => failure,
+        Err(ignored) => {
+            app.stats.add(&format!("hotfix_ignored_{}", ignored.reason.as_str()));
+            tracing::info!(reason = ignored.reason.as_str(), message = %ignored.message, "failure event ignored");
+            return accepted();
+        }
+    };
+    let mut details = serde_json::to_value(&failure.details).unwrap_or_default();
+    if let Some(raw) = raw {
+        details["raw_payload"] = serde_json::Value::String(raw);
+    }
+    let occurrence = Occurrence {
+        key: failure.cluster_key.clone(),
+        kind: match failure.kind {
+            FailureKind::Plugin => Kind::PluginFailure,
+            FailureKind::WorkflowRun => Kind::WorkflowFailure,
+        },
+        repo: failure.repo.clone(),
+        details,
+        id,
+        received_at: unix_now(),
+    };
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.record(&occurrence)).await {
+        Ok(Ok(Stored::DuplicateId)) => app.stats.add("duplicate_id"),
+        Ok(Ok(_)) => {
+            app.stats.add("hotfix_accepted");
+            app.wake.notify();
+        }
+        Ok(Err(error)) => {
+            app.stats.add("store_errors");
+            tracing::error!(%error, "a failure could not be stored");
+            return retry_after(
+                StatusCode::SERVICE_UNAVAILABLE,
+                60,
+                "{\"error\":\"the collector cannot store events now\"}",
+            );
+        }
+        Err(_) => return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}"),
+    }
     accepted()
 }
 

@@ -21,13 +21,30 @@ pub const COUNTS: [&str; 5] = [
     "store_errors",
 ];
 /// The GitHub counts, kept in the store by the sync worker.
-pub const ISSUE_COUNTS: [&str; 6] = [
+pub const ISSUE_COUNTS: [&str; 7] = [
     "issues_created",
     "issues_updated",
     "issues_reopened",
     "issues_recreated",
     "duplicates_closed",
     "comments_created",
+    "hotfix_merged",
+];
+
+/// Counts of `/v1/events` and `/github/webhook`.
+pub const HOTFIX_COUNTS: [&str; 12] = [
+    "hotfix_accepted",
+    "hotfix_bad_signature",
+    "hotfix_other_event",
+    "hotfix_ignored_disabled",
+    "hotfix_ignored_malformed",
+    "hotfix_ignored_loop_event",
+    "hotfix_ignored_self_failure",
+    "hotfix_ignored_own_bot",
+    "hotfix_ignored_not_allowlisted",
+    "hotfix_ignored_not_completed",
+    "hotfix_ignored_conclusion_not_failure",
+    "hotfix_ignored_no_target_repo",
 ];
 
 pub struct Stats {
@@ -40,6 +57,7 @@ impl Stats {
         let names = DROPS
             .iter()
             .chain(COUNTS.iter())
+            .chain(HOTFIX_COUNTS.iter())
             .copied()
             .chain(Rejected::ALL.map(Rejected::name));
         Stats {
@@ -49,6 +67,7 @@ impl Stats {
     }
 
     pub fn add(&self, name: &str) {
+        debug_assert!(self.counts.contains_key(name), "{name} is not a known count");
         if let Some(count) = self.counts.get(name) {
             count.fetch_add(1, Ordering::Relaxed);
         }
@@ -77,6 +96,7 @@ impl Stats {
             "scrub_misses": self.get("scrub_misses"),
             "fingerprint_replaced": self.get("fingerprint_replaced"),
             "store_errors": self.get("store_errors"),
+            "hotfix": HOTFIX_COUNTS.iter().map(|name| (*name, self.get(name))).collect::<BTreeMap<_, _>>(),
             "fingerprints": figures.subjects,
             "issues": issues,
             "github_queue_depth": figures.queue_depth,

@@ -14,9 +14,11 @@ use serde_json::json;
 
 use super::config::Config;
 use super::github::{Failure, GitHub, Issue};
+use super::hotfix::{self, FailureDetails};
 use super::render;
 use super::server::unix_now;
 use super::store::{IssueLink, Job, Kind, Store, Subject};
+use crate::report::payload::rfc3339_utc;
 
 /// Wakes the worker when a job is queued or the collector is stopping.
 #[derive(Default)]
@@ -74,6 +76,8 @@ enum Outcome {
     Later(i64),
     /// No repository to file in.
     Unrouted,
+    /// Counted on another subject from now on; its job went there.
+    Merged,
 }
 
 /// An issue found by its marker while recovering a repository's issues.
@@ -96,7 +100,7 @@ pub struct Worker {
     limited_streak: u32,
     /// Per repository, the collector's issues found by their markers, once per process (and
     /// again after an ambiguous create).
-    recovered: HashMap<String, HashMap<String, Found>>,
+    recovered: HashMap<(String, String), HashMap<String, Found>>,
 }
 
 const PARK_SECS: i64 = 3600;
@@ -161,6 +165,7 @@ impl Worker {
             }
             Ok(Outcome::Later(due)) => self.store.reschedule(&job.key, due, job.attempts),
             Ok(Outcome::Unrouted) => self.store.drop_job(&job.key),
+            Ok(Outcome::Merged) => Ok(()),
             Err(failure) => self.failed(&job, &subject, failure),
         };
         if let Err(error) = stored {
@@ -204,7 +209,7 @@ impl Worker {
                     .map(|l| l.repo.clone())
                     .or_else(|| self.route(subject))
                 {
-                    self.recovered.remove(&repo);
+                    self.recovered.retain(|(listed, _), _| *listed != repo);
                 }
                 (5i64 << attempts.min(10)).min(PARK_SECS)
             }
@@ -227,12 +232,68 @@ impl Worker {
     }
 
     fn render(&self, subject: &Subject) -> Result<(String, String), Failure> {
-        let tallies = self.store.tallies(&subject.key).map_err(Failure::Ambiguous)?;
-        Ok(match subject.kind {
-            Kind::Crash | Kind::PluginFailure | Kind::WorkflowFailure => {
-                (render::crash_title(subject), render::crash_body(subject, &tallies))
+        if subject.kind == Kind::Crash {
+            let tallies = self.store.tallies(&subject.key).map_err(Failure::Ambiguous)?;
+            return Ok((render::crash_title(subject), render::crash_body(subject, &tallies)));
+        }
+        let details: FailureDetails = serde_json::from_value(subject.details.clone())
+            .map_err(|e| Failure::Refused(0, format!("stored failure details are unreadable: {e}")))?;
+        let seen = |at: i64| rfc3339_utc(at.max(0) as u64);
+        let mut body = hotfix::issue_body(
+            &details,
+            subject.count,
+            &seen(subject.first_seen),
+            &seen(subject.last_seen),
+            &self.config.hotfix.notify,
+        );
+        let merged = self.store.merged_keys(&subject.key).map_err(Failure::Ambiguous)?;
+        if !merged.is_empty() {
+            body.push_str(&format!(
+                "\n\nAlso counted here: {} other failure clusters in this repository that arrived after its limit \
+                 of {} new issues an hour.\n",
+                merged.len(),
+                self.config.hotfix.max_new_issues_per_repo_per_hour
+            ));
+        }
+        Ok((hotfix::issue_title(&details), body))
+    }
+
+    /// The labels of the subject's issues; the first finds them again.
+    fn labels(&self, subject: &Subject) -> Vec<String> {
+        match subject.kind {
+            Kind::Crash => self.config.github.labels.clone(),
+            Kind::PluginFailure | Kind::WorkflowFailure => self.config.hotfix.issue_labels.clone(),
+        }
+    }
+
+    /// For failures, a repository over its hourly share of new issues has the subject counted
+    /// on its newest failure issue instead. `Some` is the outcome when that applies.
+    fn over_repo_limit(&self, subject: &Subject, repo: &str) -> Result<Option<Outcome>, Failure> {
+        if subject.kind == Kind::Crash {
+            return Ok(None);
+        }
+        let now = unix_now();
+        let limit = self.config.hotfix.max_new_issues_per_repo_per_hour;
+        let created = self
+            .store
+            .creations_since(repo, now - 3600)
+            .map_err(Failure::Ambiguous)?;
+        if created < limit {
+            return Ok(None);
+        }
+        let kinds = [Kind::PluginFailure, Kind::WorkflowFailure];
+        match self.store.newest_with_issue(repo, &kinds).map_err(Failure::Ambiguous)? {
+            Some(newest) => {
+                self.store
+                    .merge_into(&subject.key, &newest, now)
+                    .map_err(Failure::Ambiguous)?;
+                self.count("hotfix_merged");
+                tracing::info!(key = %subject.key, into = %newest, %repo,
+                    "over the repository's limit of new issues; counted on its newest");
+                Ok(Some(Outcome::Merged))
             }
-        })
+            None => Ok(Some(Outcome::Later(now + 3600))),
+        }
     }
 
     /// Files the subject's first issue, unless recovery finds one already.
@@ -240,10 +301,13 @@ impl Worker {
         let Some(repo) = self.route(subject) else {
             return Ok(Outcome::Unrouted);
         };
-        self.recover(&repo)?;
+        let labels = self.labels(subject);
+        let label = labels.first().cloned().unwrap_or_default();
+        self.recover(&repo, &label)?;
+        let listing = (repo.clone(), label);
         if let Some(found) = self
             .recovered
-            .get(&repo)
+            .get(&listing)
             .and_then(|issues| issues.get(&subject.key))
             .cloned()
         {
@@ -265,16 +329,20 @@ impl Worker {
             relinked.synced_at = None;
             return self.update(&relinked, link);
         }
+        if let Some(outcome) = self.over_repo_limit(subject, &repo)? {
+            return Ok(outcome);
+        }
         let (title, body) = self.render(subject)?;
         self.pace(true)?;
-        let created = self
-            .github
-            .create_issue(&repo, &title, &body, &self.config.github.labels);
+        let created = self.github.create_issue(&repo, &title, &body, &labels);
         self.wrote(true);
         let issue = created?;
         tracing::info!(key = %subject.key, %repo, number = issue.number, "filed an issue");
+        if let Err(error) = self.store.record_creation(&repo, unix_now()) {
+            tracing::error!(%error, "cannot record a new issue");
+        }
         self.recovered
-            .entry(repo.clone())
+            .entry(listing)
             .or_default()
             .insert(subject.key.clone(), found_from(&issue));
         let link = link_from(&repo, &issue, None);
@@ -303,8 +371,10 @@ impl Worker {
                 tracing::warn!(key = %subject.key, repo = %link.repo, number = link.number,
                     "the issue was deleted; filing it again");
                 self.store.link_issue(&subject.key, None).map_err(Failure::Ambiguous)?;
-                if let Some(issues) = self.recovered.get_mut(&link.repo) {
-                    issues.remove(&subject.key);
+                for ((repo, _), issues) in self.recovered.iter_mut() {
+                    if *repo == link.repo {
+                        issues.remove(&subject.key);
+                    }
                 }
                 self.count("issues_recreated");
                 let mut orphan = subject.clone();
@@ -381,15 +451,15 @@ impl Worker {
 
     /// Lists the repository's labelled issues once and reads their markers. Of two issues with
     /// the same marker, the store's (or else the older) one stays and the other is closed.
-    fn recover(&mut self, repo: &str) -> Result<(), Failure> {
-        if self.recovered.contains_key(repo) {
+    fn recover(&mut self, repo: &str, label: &str) -> Result<(), Failure> {
+        let listing = (repo.to_string(), label.to_string());
+        if self.recovered.contains_key(&listing) {
             return Ok(());
         }
-        let label = self.config.github.labels.first().cloned().unwrap_or_default();
         let mut by_key: HashMap<String, Vec<Issue>> = HashMap::new();
         let mut page = 1;
         loop {
-            let listed = self.github.list_issues(repo, &label, page)?;
+            let listed = self.github.list_issues(repo, label, page)?;
             for issue in listed.items {
                 if let Some(key) = issue.body.as_deref().and_then(render::marker_key) {
                     by_key.entry(key).or_default().push(issue);
@@ -430,7 +500,7 @@ impl Worker {
             }
         }
         tracing::info!(%repo, issues = found.len(), "read the collector's issues in the repository");
-        self.recovered.insert(repo.to_string(), found);
+        self.recovered.insert(listing, found);
         Ok(())
     }
 

@@ -59,7 +59,7 @@ impl FailureKind {
 
 /// Everything the issue body shows, already scrubbed and capped. Text fields are single lines
 /// unless they say otherwise.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailureDetails {
     pub cluster_key: String,
     /// When the failure happened, as the sender wrote it.
@@ -73,7 +73,7 @@ pub struct FailureDetails {
 }
 
 /// Ids that find the failure in the kernel's and GitHub's logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Correlation {
     pub state_id: Option<String>,
     pub delivery_id: Option<String>,
@@ -81,7 +81,7 @@ pub struct Correlation {
 }
 
 /// The GitHub event whose handling failed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trigger {
     /// `issue_comment.created`, ...
     pub event: Option<String>,
@@ -92,13 +92,13 @@ pub struct Trigger {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FailureSource {
     Plugin(PluginFailure),
     WorkflowRun(WorkflowRunFailure),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginFailure {
     /// Without its `@ref`.
     pub plugin_id: String,
@@ -125,7 +125,7 @@ pub struct PluginFailure {
     pub manifest: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkflowRunFailure {
     /// `owner/repo`, as filed.
     pub repo: String,
