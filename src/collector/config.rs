@@ -27,6 +27,77 @@ pub struct Config {
     pub events_body_limit: usize,
     /// Plugin failures and failed workflow runs (`POST /v1/events`, `POST /github/webhook`).
     pub hotfix: super::hotfix::HotfixConfig,
+    pub promotion: Promotion,
+    pub autofix: Autofix,
+}
+
+/// Promotion: a triage issue that reaches `threshold` occurrences, or that a maintainer labels
+/// `confirm_label`, gets a sanitised issue in the public repository, linked both ways.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Promotion {
+    /// Absent = no promotion.
+    pub public_repo: Option<String>,
+    /// Occurrences that promote by themselves; 0 = only the label promotes.
+    pub threshold: u64,
+    /// The label (seen through the `issues` webhook) that promotes at once.
+    pub confirm_label: String,
+    pub labels: Vec<String>,
+    /// While this file exists, nothing is promoted and no auto-fix runs or writes: the kill
+    /// switch, effective at once without a restart.
+    pub kill_switch_file: Option<PathBuf>,
+}
+
+/// Guarded auto-fix for promoted subjects, on when `hotfix.modes` has `"pr"`: run `command` in
+/// a fresh worktree of `repo_dir`, require `test_command` to pass, push a branch and open a pull
+/// request. It never merges; `hotfix.risk_policy.max_autofix_per_day` caps the runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Autofix {
+    /// A clone of the public repository whose `origin` accepts the fix branches.
+    pub repo_dir: Option<PathBuf>,
+    /// The fixer, e.g. `["loki", "start", "{issue_url}"]`; `{issue_url}`, `{issue_number}`,
+    /// `{repo}` and `{key}` are filled in.
+    pub command: Vec<String>,
+    /// Must exit 0 in the worktree after the fixer ran, or no pull request is opened.
+    pub test_command: Vec<String>,
+    /// Limit for each of the two commands.
+    pub timeout_secs: u64,
+    pub base_branch: String,
+    /// Run and test, but push nothing and open no pull request.
+    pub dry_run: bool,
+}
+
+impl Default for Promotion {
+    fn default() -> Promotion {
+        Promotion {
+            public_repo: None,
+            threshold: 0,
+            confirm_label: "confirmed".into(),
+            labels: vec!["bug".into()],
+            kill_switch_file: None,
+        }
+    }
+}
+
+impl Default for Autofix {
+    fn default() -> Autofix {
+        Autofix {
+            repo_dir: None,
+            command: Vec::new(),
+            test_command: Vec::new(),
+            timeout_secs: 1800,
+            base_branch: "main".into(),
+            dry_run: true,
+        }
+    }
+}
+
+impl Promotion {
+    /// The kill switch is on: promotion and auto-fix stop.
+    pub fn stopped(&self) -> bool {
+        self.kill_switch_file.as_ref().is_some_and(|path| path.exists())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +158,8 @@ impl Default for Config {
             github: Github::default(),
             events_body_limit: 1024 * 1024,
             hotfix: super::hotfix::HotfixConfig::default(),
+            promotion: Promotion::default(),
+            autofix: Autofix::default(),
         }
     }
 }
@@ -165,7 +238,7 @@ impl Config {
             ));
         }
         let github = &self.github;
-        let repos = github.triage_repo.iter().chain(github.tool_repos.values());
+        let repos = github.triage_repo.iter().chain(github.tool_repos.values()).chain(&self.promotion.public_repo);
         for repo in repos {
             if !is_repo_name(repo) {
                 return Err(format!("\"{repo}\" is not a repository; write it as \"owner/name\""));
@@ -182,6 +255,17 @@ impl Config {
         }
         if !github.api_url.starts_with("http://") && !github.api_url.starts_with("https://") {
             return Err(format!("github.api_url = \"{}\" is not an http(s) URL", github.api_url));
+        }
+        if self.hotfix.autofix_enabled() {
+            let autofix = &self.autofix;
+            if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {
+                return Err("hotfix.modes has \"pr\" but auto-fix is not set up: give promotion.public_repo, \
+                            autofix.repo_dir and autofix.command (and autofix.test_command)"
+                    .into());
+            }
+            if autofix.test_command.is_empty() {
+                return Err("autofix.test_command is empty: a fix is only proposed after its tests pass".into());
+            }
         }
         if self.limits.per_ip_per_minute == 0 || self.limits.per_project_per_minute == 0 {
             return Err("limits: a per-minute limit of 0 would refuse every report; raise it".into());
@@ -216,6 +300,11 @@ impl Config {
     /// True when the sync worker has anything to file: crashes, or failures routed by `[hotfix]`.
     pub fn uses_github(&self) -> bool {
         self.files_issues() || self.hotfix.enabled
+    }
+
+    /// True when guarded auto-fix may run.
+    pub fn autofix_on(&self) -> bool {
+        self.hotfix.autofix_enabled() && self.promotion.public_repo.is_some()
     }
 
     /// The repository a tool's crashes go to.

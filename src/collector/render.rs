@@ -131,6 +131,9 @@ mod tests {
             issue: None,
             synced_count: 0,
             synced_at: None,
+            confirmed: false,
+            public_issue: None,
+            autofix: None,
         }
     }
 

@@ -96,6 +96,12 @@ pub struct Subject {
     /// `count` as of the last write to the issue.
     pub synced_count: u64,
     pub synced_at: Option<i64>,
+    /// A maintainer confirmed it (the promotion label).
+    pub confirmed: bool,
+    /// Its sanitised public issue, once promoted.
+    pub public_issue: Option<(String, u64)>,
+    /// Where its auto-fix stands: `running`, `pr #N`, `no change`, `failed: ...`.
+    pub autofix: Option<String>,
 }
 
 /// A pending GitHub sync for one subject; there is at most one per subject.
@@ -145,6 +151,10 @@ pub trait Store: Send + Sync + 'static {
     /// so that a restart cannot reset a daily cap.
     fn count_daily(&self, name: &str, day: i64, limit: u32) -> StoreResult<Option<u32>>;
     fn subject(&self, key: &str) -> StoreResult<Option<Subject>>;
+    /// Marks a subject confirmed by a maintainer and queues its sync (which promotes it).
+    fn confirm(&self, key: &str, now: i64) -> StoreResult<bool>;
+    fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()>;
+    fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()>;
     fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>>;
     /// The job due first, if it is due by `now`.
     fn due_job(&self, now: i64) -> StoreResult<Option<Job>>;

@@ -27,7 +27,11 @@ CREATE TABLE IF NOT EXISTS subjects (
     synced_count INTEGER NOT NULL DEFAULT 0,
     synced_at INTEGER,
     merged_into TEXT,
-    filed_at INTEGER
+    filed_at INTEGER,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    public_repo TEXT,
+    public_number INTEGER,
+    autofix TEXT
 );
 CREATE INDEX IF NOT EXISTS subjects_by_repo ON subjects (issue_repo, filed_at);
 CREATE TABLE IF NOT EXISTS issue_creations (repo TEXT NOT NULL, at INTEGER NOT NULL);
@@ -197,6 +201,12 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
         issue,
         synced_count: row.get::<_, i64>("synced_count")? as u64,
         synced_at: row.get("synced_at")?,
+        confirmed: row.get::<_, i64>("confirmed")? != 0,
+        public_issue: match (row.get::<_, Option<String>>("public_repo")?, row.get::<_, Option<i64>>("public_number")?) {
+            (Some(repo), Some(number)) => Some((repo, number as u64)),
+            _ => None,
+        },
+        autofix: row.get("autofix")?,
     })
 }
 
@@ -249,6 +259,40 @@ impl Store for SqliteStore {
         let stored = record_one(&tx, occurrence).map_err(failed("store a failure"))?;
         tx.commit().map_err(failed("commit"))?;
         Ok(stored)
+    }
+
+    fn confirm(&self, key: &str, now: i64) -> StoreResult<bool> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        let changed = tx
+            .execute("UPDATE subjects SET confirmed = 1 WHERE key = ?1 AND confirmed = 0", [key])
+            .map_err(failed("confirm"))?;
+        if changed > 0 {
+            tx.execute(
+                "INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET due_at = ?2",
+                params![key, now],
+            )
+            .map_err(failed("confirm"))?;
+        }
+        tx.commit().map_err(failed("commit"))?;
+        Ok(changed > 0)
+    }
+
+    fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE subjects SET public_repo = ?2, public_number = ?3 WHERE key = ?1",
+                params![key, repo, number as i64],
+            )
+            .map(drop)
+            .map_err(failed("record a public issue"))
+    }
+
+    fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("UPDATE subjects SET autofix = ?2 WHERE key = ?1", params![key, state])
+            .map(drop)
+            .map_err(failed("record an auto-fix"))
     }
 
     fn merge_into(&self, key: &str, into: &str, now: i64) -> StoreResult<()> {
