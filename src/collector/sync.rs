@@ -344,11 +344,25 @@ impl Worker {
                 subject.count
             );
             self.pace(true)?;
-            let commented = self.github.comment(&link.repo, link.number, &note);
+            let mut commented = self.github.comment(&link.repo, link.number, &note);
             self.wrote(true);
-            // The reopen is done; a lost comment is not worth a second reopen.
+            if let Err(Failure::Limited { wait }) = commented {
+                // Nothing is sent while limited, this comment included: wait as GitHub asks, then
+                // post it once more.
+                let wait = wait
+                    .unwrap_or(self.config.github.rate_limit_wait_secs)
+                    .min(PARK_SECS as u64);
+                tracing::warn!(wait_secs = wait, "GitHub asked the collector to slow down");
+                self.wake.sleep(Duration::from_secs(wait));
+                self.pace(true)?;
+                commented = self.github.comment(&link.repo, link.number, &note);
+                self.wrote(true);
+            }
+            // The reopen is done; a lost comment is not worth a second reopen. A second rate limit
+            // still stops the worker, as any other does.
             match commented {
                 Ok(()) => self.count("comments_created"),
+                Err(limited @ Failure::Limited { .. }) => return Err(limited),
                 Err(failure) => tracing::warn!(%failure, "the reopen comment was not posted"),
             }
         } else {
