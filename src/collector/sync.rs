@@ -271,13 +271,13 @@ impl Worker {
             .github
             .create_issue(&repo, &title, &body, &self.config.github.labels);
         self.wrote(true);
-        let issue = created?;
+        let (issue, etag) = created?;
         tracing::info!(key = %subject.key, %repo, number = issue.number, "filed an issue");
         self.recovered
             .entry(repo.clone())
             .or_default()
             .insert(subject.key.clone(), found_from(&issue));
-        let link = link_from(&repo, &issue, None);
+        let link = link_from(&repo, &issue, etag);
         self.store
             .link_issue(&subject.key, Some(&link))
             .map_err(Failure::Ambiguous)?;
@@ -329,8 +329,8 @@ impl Worker {
         self.pace(false)?;
         let updated = self.github.update_issue(&link.repo, link.number, &changes);
         self.wrote(false);
-        let issue = updated?;
-        let new_link = link_from(&link.repo, &issue, None);
+        let (issue, etag) = updated?;
+        let new_link = link_from(&link.repo, &issue, etag);
         self.store
             .link_issue(&subject.key, Some(&new_link))
             .map_err(Failure::Ambiguous)?;
