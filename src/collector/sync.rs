@@ -303,7 +303,9 @@ impl Worker {
                 tracing::warn!(key = %subject.key, repo = %link.repo, number = link.number,
                     "the issue was deleted; filing it again");
                 self.store.link_issue(&subject.key, None).map_err(Failure::Ambiguous)?;
-                if let Some(issues) = self.recovered.get_mut(&link.repo) {
+                // Forget it in every repository: the one it was first filed in still remembers the
+                // address it moved from, which leads here again.
+                for issues in self.recovered.values_mut() {
                     issues.remove(&subject.key);
                 }
                 self.count("issues_recreated");
