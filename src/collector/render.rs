@@ -28,11 +28,17 @@ pub fn marker_key(body: &str) -> Option<String> {
     (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
 }
 
-/// A value as inline code: backticks cannot end the span early, newlines cannot start a block.
+/// A value as inline code: backticks cannot end the span early, newlines cannot start a block,
+/// and a pipe cannot end a table cell (GitHub splits cells on it even inside code).
 pub fn code(value: &str) -> String {
     let clean: String = value
         .chars()
-        .map(|c| if c == '`' || c.is_control() { '\'' } else { c })
+        .map(|c| match c {
+            '`' => '\'',
+            '|' => '¦',
+            c if c.is_control() => '\'',
+            c => c,
+        })
         .collect();
     format!("`{clean}`")
 }
@@ -144,6 +150,15 @@ mod tests {
         assert!(body.contains("`TypeError''@team`"), "{body}");
         assert!(body.contains("| Occurrences | 3 |"));
         assert!(crash_title(&subject()).ends_with("(abababababab)"));
+    }
+
+    #[test]
+    fn a_pipe_in_a_value_cannot_add_a_table_cell() {
+        let mut piped = subject();
+        piped.details["error_class"] = json!("TypeError | Occurrences | 0");
+        let body = crash_body(&piped, &[]);
+        let row = body.lines().find(|line| line.starts_with("| Error class |")).unwrap();
+        assert_eq!(row, "| Error class | `TypeError ¦ Occurrences ¦ 0` |");
     }
 
     #[test]
