@@ -108,6 +108,21 @@ fn calls(journal: &[Call]) -> Vec<String> {
         .collect()
 }
 
+/// Writes reached GitHub at least `write_interval_ms` (50) apart, and those that notify people
+/// (a new issue, a new comment) at least `notify_interval_ms` (100) apart.
+fn assert_paced(journal: &[Call]) {
+    let spaced = |calls: Vec<&Call>, least: Duration| {
+        for pair in calls.windows(2) {
+            let gap = pair[1].at - pair[0].at;
+            assert!(gap >= least, "{} then {} after {gap:?}", pair[0].path, pair[1].path);
+        }
+    };
+    let writes: Vec<&Call> = journal.iter().filter(|call| call.method != "GET").collect();
+    let notifying = writes.iter().copied().filter(|call| call.method == "POST").collect();
+    spaced(writes, Duration::from_millis(50));
+    spaced(notifying, Duration::from_millis(100));
+}
+
 fn assert_no_problems(fake: &FakeGithub) {
     assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
 }
@@ -227,6 +242,7 @@ fn secrets_in_a_report_reach_no_request_to_github() {
             assert!(!issue.body.as_deref().unwrap_or_default().contains(probe));
         }
     }
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
 
@@ -282,6 +298,7 @@ fn a_thousand_concurrent_reports_make_one_issue_and_few_updates() {
         "{updates} updates in {span:?}: {:#?}",
         calls(&journal)
     );
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
 
@@ -374,6 +391,7 @@ fn a_completed_issue_that_recurs_is_reopened_once_with_one_comment() {
     assert_eq!(issue.comments.len(), 1);
     assert_eq!(fake.count("POST", "/issues/*/comments"), 1);
     assert_eq!(stats["issues"]["issues_reopened"], 1);
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
 
@@ -507,6 +525,7 @@ fn recovery_keeps_the_oldest_of_two_issues_with_one_marker_and_closes_the_other(
     assert_eq!(linked(&collector, &key), (TRIAGE.to_string(), kept));
     assert_eq!(stats["issues"]["duplicates_closed"], 1);
     assert_eq!(fake.count("POST", "/repos/acme/triage/issues"), 0);
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
 
@@ -599,6 +618,7 @@ fn a_deleted_or_gone_issue_is_filed_again_and_a_moved_one_is_followed() {
     settled(&collector);
     assert_eq!(statuses(&old_path), [301]);
     assert_eq!(occurrences(&the_issue(&fake, elsewhere, &key)), 3);
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
 
@@ -686,14 +706,7 @@ fn a_burst_of_new_crashes_stays_within_the_hourly_budget_and_paced() {
             .iter()
             .all(|call| call.method == "POST" && call.path == "/repos/acme/triage/issues")
     );
-    for pair in writes.windows(2) {
-        // Every write here is a new issue: both spacings hold, the longer one decides.
-        assert!(
-            pair[1].at - pair[0].at >= Duration::from_millis(100),
-            "{:?}",
-            pair[1].at - pair[0].at
-        );
-    }
+    assert_paced(&journal);
     assert_eq!(collector.stats()["github_queue_depth"], 15);
 
     // Ingest goes on while the worker waits, and what it takes is queued.
@@ -891,5 +904,6 @@ fn a_moved_issue_deleted_at_its_new_place_is_filed_again_once() {
     assert_eq!(occurrences(&issue), 3);
     assert_eq!(fake.count("POST", "/repos/acme/triage/issues"), 2);
     assert_eq!(linked(&collector, &key), (TRIAGE.to_string(), issue.number));
+    assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
