@@ -128,9 +128,26 @@ impl GitHub {
             .map_err(|e| Failure::Ambiguous(format!("unreadable answer: {}", e.without_url())))
     }
 
-    pub fn create_issue(&self, repo: &str, title: &str, body: &str, labels: &[String]) -> Result<Issue, Failure> {
+    /// The issue as its answer shows it, with that answer's ETag: the next read of the issue can
+    /// then be conditional on nothing having changed since this write.
+    fn tagged(response: Response) -> Result<(Issue, Option<String>), Failure> {
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        Ok((Self::parse(response)?, etag))
+    }
+
+    pub fn create_issue(
+        &self,
+        repo: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<(Issue, Option<String>), Failure> {
         let request = json!({ "title": title, "body": body, "labels": labels });
-        Self::parse(self.send(Method::POST, &format!("/repos/{repo}/issues"), Some(&request), None)?)
+        Self::tagged(self.send(Method::POST, &format!("/repos/{repo}/issues"), Some(&request), None)?)
     }
 
     /// The issue and its ETag; `Failure::NotModified` when `etag` is still current.
@@ -140,17 +157,11 @@ impl GitHub {
 
     /// Same, at an API URL or path (where a moved issue now lives).
     pub fn get_issue_at(&self, path: &str, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
-        let response = self.send(Method::GET, path, None, etag)?;
-        let etag = response
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        Ok((Self::parse(response)?, etag))
+        Self::tagged(self.send(Method::GET, path, None, etag)?)
     }
 
-    pub fn update_issue(&self, repo: &str, number: u64, changes: &Value) -> Result<Issue, Failure> {
-        Self::parse(self.send(
+    pub fn update_issue(&self, repo: &str, number: u64, changes: &Value) -> Result<(Issue, Option<String>), Failure> {
+        Self::tagged(self.send(
             Method::PATCH,
             &format!("/repos/{repo}/issues/{number}"),
             Some(changes),

@@ -16,20 +16,29 @@ pub fn cluster_marker(key: &str) -> String {
     format!("{CLUSTER_MARKER}{key} -->")
 }
 
-/// The key in an issue body's marker, of either kind.
+/// The key in an issue body's marker, of either kind. The collector writes its marker after
+/// everything else, and a reported value shown above it may quote marker text, so only the last
+/// marker in the body counts.
 pub fn marker_key(body: &str) -> Option<String> {
-    [FINGERPRINT_MARKER, CLUSTER_MARKER].iter().find_map(|marker| {
-        let start = body.find(marker)? + marker.len();
-        let key: String = body[start..].chars().take_while(char::is_ascii_hexdigit).collect();
-        (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
-    })
+    let start = [FINGERPRINT_MARKER, CLUSTER_MARKER]
+        .iter()
+        .filter_map(|marker| body.rfind(marker).map(|at| at + marker.len()))
+        .max()?;
+    let key: String = body[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+    (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
 }
 
-/// A value as inline code: backticks cannot end the span early, newlines cannot start a block.
+/// A value as inline code: backticks cannot end the span early, newlines cannot start a block,
+/// and a pipe cannot end a table cell (GitHub splits cells on it even inside code).
 pub fn code(value: &str) -> String {
     let clean: String = value
         .chars()
-        .map(|c| if c == '`' || c.is_control() { '\'' } else { c })
+        .map(|c| match c {
+            '`' => '\'',
+            '|' => '¦',
+            c if c.is_control() => '\'',
+            c => c,
+        })
         .collect();
     format!("`{clean}`")
 }
@@ -144,6 +153,23 @@ mod tests {
         assert!(body.contains("`TypeError''@team`"), "{body}");
         assert!(body.contains("| Occurrences | 3 |"));
         assert!(crash_title(&subject()).ends_with("(abababababab)"));
+    }
+
+    #[test]
+    fn a_pipe_in_a_value_cannot_add_a_table_cell() {
+        let mut piped = subject();
+        piped.details["error_class"] = json!("TypeError | Occurrences | 0");
+        let body = crash_body(&piped, &[]);
+        let row = body.lines().find(|line| line.starts_with("| Error class |")).unwrap();
+        assert_eq!(row, "| Error class | `TypeError ¦ Occurrences ¦ 0` |");
+    }
+
+    #[test]
+    fn a_marker_quoted_in_a_value_is_not_the_issues_marker() {
+        let mut quoting = subject();
+        quoting.details["error_class"] = json!(format!("Error {}", fingerprint_marker(&"cd".repeat(32))));
+        quoting.details["stack_signature"] = json!([cluster_marker(&"ef".repeat(32))]);
+        assert_eq!(marker_key(&crash_body(&quoting, &[])), Some("ab".repeat(32)));
     }
 
     #[test]

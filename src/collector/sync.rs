@@ -336,7 +336,7 @@ impl Worker {
         self.pace(true)?;
         let created = self.github.create_issue(&repo, &title, &body, &labels);
         self.wrote(true);
-        let issue = created?;
+        let (issue, etag) = created?;
         tracing::info!(key = %subject.key, %repo, number = issue.number, "filed an issue");
         if let Err(error) = self.store.record_creation(&repo, unix_now()) {
             tracing::error!(%error, "cannot record a new issue");
@@ -345,7 +345,7 @@ impl Worker {
             .entry(listing)
             .or_default()
             .insert(subject.key.clone(), found_from(&issue));
-        let link = link_from(&repo, &issue, None);
+        let link = link_from(&repo, &issue, etag);
         self.store
             .link_issue(&subject.key, Some(&link))
             .map_err(Failure::Ambiguous)?;
@@ -371,10 +371,10 @@ impl Worker {
                 tracing::warn!(key = %subject.key, repo = %link.repo, number = link.number,
                     "the issue was deleted; filing it again");
                 self.store.link_issue(&subject.key, None).map_err(Failure::Ambiguous)?;
-                for ((repo, _), issues) in self.recovered.iter_mut() {
-                    if *repo == link.repo {
-                        issues.remove(&subject.key);
-                    }
+                // Forget it in every repository: the one it was first filed in still remembers the
+                // address it moved from, which leads here again.
+                for issues in self.recovered.values_mut() {
+                    issues.remove(&subject.key);
                 }
                 self.count("issues_recreated");
                 let mut orphan = subject.clone();
@@ -399,8 +399,8 @@ impl Worker {
         self.pace(false)?;
         let updated = self.github.update_issue(&link.repo, link.number, &changes);
         self.wrote(false);
-        let issue = updated?;
-        let new_link = link_from(&link.repo, &issue, None);
+        let (issue, etag) = updated?;
+        let new_link = link_from(&link.repo, &issue, etag);
         self.store
             .link_issue(&subject.key, Some(&new_link))
             .map_err(Failure::Ambiguous)?;
@@ -414,11 +414,25 @@ impl Worker {
                 subject.count
             );
             self.pace(true)?;
-            let commented = self.github.comment(&link.repo, link.number, &note);
+            let mut commented = self.github.comment(&link.repo, link.number, &note);
             self.wrote(true);
-            // The reopen is done; a lost comment is not worth a second reopen.
+            if let Err(Failure::Limited { wait }) = commented {
+                // Nothing is sent while limited, this comment included: wait as GitHub asks, then
+                // post it once more.
+                let wait = wait
+                    .unwrap_or(self.config.github.rate_limit_wait_secs)
+                    .min(PARK_SECS as u64);
+                tracing::warn!(wait_secs = wait, "GitHub asked the collector to slow down");
+                self.wake.sleep(Duration::from_secs(wait));
+                self.pace(true)?;
+                commented = self.github.comment(&link.repo, link.number, &note);
+                self.wrote(true);
+            }
+            // The reopen is done; a lost comment is not worth a second reopen. A second rate limit
+            // still stops the worker, as any other does.
             match commented {
                 Ok(()) => self.count("comments_created"),
+                Err(limited @ Failure::Limited { .. }) => return Err(limited),
                 Err(failure) => tracing::warn!(%failure, "the reopen comment was not posted"),
             }
         } else {

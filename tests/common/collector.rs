@@ -124,7 +124,19 @@ impl Collector {
         std::mem::replace(&mut self.dir, dir)
     }
 
+    /// Kills the process with SIGKILL, as a crash would, and gives back its directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
     fn terminate(&mut self) {
+        // Already ended and reaped: its pid may belong to another process by now.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())

@@ -556,7 +556,7 @@ impl World {
         let reply = if method == "GET" {
             revalidate(reply, &headers)
         } else {
-            reply
+            tagged(reply)
         };
         let counted = request.refusal.is_none() && path != "/rate_limit" && reply.status != 304;
         let reply = self.with_rate_headers(reply, counted);
@@ -1642,13 +1642,29 @@ fn authorize(headers: &BTreeMap<String, String>, token: &str) -> Result<(), (&'s
     }
 }
 
+/// The weak `ETag` of an answer's body.
+fn etag(body: &str) -> String {
+    format!("W/\"{}\"", hex(&Sha256::digest(body.as_bytes())))
+}
+
+/// Gives a successful write's answer the `ETag` of what it shows, as GitHub does: a client can
+/// read the resource again conditionally on nothing having changed since its write.
+fn tagged(reply: Reply) -> Reply {
+    if matches!(reply.status, 200 | 201) && !reply.body.is_empty() {
+        let etag = etag(&reply.body);
+        reply.header("etag", &etag)
+    } else {
+        reply
+    }
+}
+
 /// Gives a successful GET an `ETag`, and answers 304 with no body when the client already has
 /// that version (`If-None-Match`).
 fn revalidate(reply: Reply, headers: &BTreeMap<String, String>) -> Reply {
     if reply.status != 200 {
         return reply;
     }
-    let etag = format!("W/\"{}\"", hex(&Sha256::digest(reply.body.as_bytes())));
+    let etag = etag(&reply.body);
     let strip = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
     let fresh = headers.get("if-none-match").is_some_and(|tags| {
         tags.split(',')
