@@ -305,7 +305,7 @@ fn a_lokiwrap_crash_report_arrives_in_the_collector() {
     .unwrap();
     assert_eq!(status.code(), Some(1));
     let stats = collector.wait_for_stats(Duration::from_secs(20), |stats| stats["accepted"] == 1);
-    assert_eq!(stats["fingerprints"], 1);
+    assert_eq!(stats["fingerprints"], 1, "{stats:#}");
     let class: String = rusqlite::Connection::open(collector.database())
         .unwrap()
         .query_row(

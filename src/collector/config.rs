@@ -238,7 +238,11 @@ impl Config {
             ));
         }
         let github = &self.github;
-        let repos = github.triage_repo.iter().chain(github.tool_repos.values()).chain(&self.promotion.public_repo);
+        let repos = github
+            .triage_repo
+            .iter()
+            .chain(github.tool_repos.values())
+            .chain(&self.promotion.public_repo);
         for repo in repos {
             if !is_repo_name(repo) {
                 return Err(format!("\"{repo}\" is not a repository; write it as \"owner/name\""));
@@ -259,9 +263,11 @@ impl Config {
         if self.hotfix.autofix_enabled() {
             let autofix = &self.autofix;
             if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {
-                return Err("hotfix.modes has \"pr\" but auto-fix is not set up: give promotion.public_repo, \
+                return Err(
+                    "hotfix.modes has \"pr\" but auto-fix is not set up: give promotion.public_repo, \
                             autofix.repo_dir and autofix.command (and autofix.test_command)"
-                    .into());
+                        .into(),
+                );
             }
             if autofix.test_command.is_empty() {
                 return Err("autofix.test_command is empty: a fix is only proposed after its tests pass".into());

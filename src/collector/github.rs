@@ -175,6 +175,19 @@ impl GitHub {
             .map(drop)
     }
 
+    /// Opens a pull request from `head` into `base`; its number. (There is deliberately no
+    /// method to merge one.)
+    pub fn create_pull(&self, repo: &str, title: &str, head: &str, base: &str, body: &str) -> Result<u64, Failure> {
+        #[derive(Deserialize)]
+        struct Pull {
+            number: u64,
+        }
+        let request = json!({ "title": title, "head": head, "base": base, "body": body });
+        let pull: Pull =
+            Self::parse(self.send(Method::POST, &format!("/repos/{repo}/pulls"), Some(&request), None)?)?;
+        Ok(pull.number)
+    }
+
     /// Issues (open and closed) with `label`, oldest first, 100 a page.
     pub fn list_issues(&self, repo: &str, label: &str, page: u32) -> Result<Page<Issue>, Failure> {
         let label = percent_encode(label);

@@ -2,6 +2,7 @@
 //! de-duplicates them by fingerprint and files one GitHub issue per fingerprint. The request
 //! path only writes to the store; a single background worker makes every GitHub call.
 
+pub mod autofix;
 pub mod config;
 pub mod github;
 pub mod hotfix;
@@ -42,7 +43,11 @@ pub fn run(config: Config) -> Result<(), String> {
                 )
             })?;
         let timeout = std::time::Duration::from_secs(config.github.request_timeout_secs.max(1));
-        Some(github::GitHub::new(&config.github.api_url, token, timeout)?)
+        Some((
+            github::GitHub::new(&config.github.api_url, token.clone(), timeout)?,
+            token,
+            timeout,
+        ))
     } else {
         None
     };
@@ -58,9 +63,18 @@ pub fn run(config: Config) -> Result<(), String> {
     };
     let wake = Arc::new(Wake::default());
     let (writer, writer_thread) = Writer::start(store.clone(), wake.clone())?;
+    let mut autofix_thread = None;
     let worker_thread = match github {
-        Some(github) => {
-            let worker = Worker::new(store.clone(), github, config.clone(), wake.clone());
+        Some((github, token, timeout)) => {
+            let autofix = if config.autofix_on() {
+                let client = github::GitHub::new(&config.github.api_url, token, timeout)?;
+                let (requests, thread) = autofix::Autofixer::start(config.clone(), store.clone(), client)?;
+                autofix_thread = Some(thread);
+                Some(requests)
+            } else {
+                None
+            };
+            let worker = Worker::new(store.clone(), github, config.clone(), wake.clone(), autofix);
             let thread = std::thread::Builder::new()
                 .name("github-sync".into())
                 .spawn(move || worker.run())
@@ -93,6 +107,10 @@ pub fn run(config: Config) -> Result<(), String> {
     drop(runtime);
     let _ = writer_thread.join();
     if let Some(thread) = worker_thread {
+        let _ = thread.join();
+    }
+    // The worker held the only sender: the auto-fix thread ends after its current run.
+    if let Some(thread) = autofix_thread {
         let _ = thread.join();
     }
     served

@@ -122,6 +122,70 @@ pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
     )
 }
 
+/// A promoted subject's public issue: only the per-fingerprint facts, no triage internals
+/// (no correlation ids, log trail, configuration, trigger or private repository). The caller
+/// scrubs it once more and adds the public marker.
+pub fn public_body(subject: &Subject, tallies: &[Tally]) -> String {
+    let text = |field: &str| subject.details.get(field).and_then(|v| v.as_str()).map(code);
+    let seen = |at: i64| rfc3339_utc(at.max(0) as u64);
+    let mut rows = vec![("Occurrences", subject.count.to_string())];
+    match subject.kind {
+        super::store::Kind::Crash => {
+            rows.insert(0, ("Tool", text("tool").unwrap_or_default()));
+            rows.insert(1, ("Error class", text("error_class").unwrap_or_default()));
+            rows.push(("Tool versions", tallies_line(tallies, "tool_version")));
+            rows.push(("OS / arch", tallies_line(tallies, "os_arch")));
+        }
+        _ => {
+            let source = subject.details.get("source").cloned().unwrap_or_default();
+            let inner = source
+                .get("Plugin")
+                .or_else(|| source.get("WorkflowRun"))
+                .cloned()
+                .unwrap_or_default();
+            for (label, field) in [
+                ("Plugin", "plugin_id"),
+                ("Category", "category"),
+                ("Repository", "repo"),
+                ("Workflow", "workflow_name"),
+                ("Conclusion", "conclusion"),
+            ] {
+                if let Some(value) = inner.get(field).and_then(|v| v.as_str()) {
+                    rows.insert(rows.len() - 1, (label, code(value)));
+                }
+            }
+            if let Some(status) = inner.get("status").and_then(|v| v.as_u64()) {
+                rows.insert(rows.len() - 1, ("HTTP status", status.to_string()));
+            }
+        }
+    }
+    rows.push(("First seen", seen(subject.first_seen)));
+    rows.push(("Last seen", seen(subject.last_seen)));
+    let table: String = rows
+        .iter()
+        .map(|(label, value)| format!("| {label} | {value} |\n"))
+        .collect();
+    let frames: Vec<String> = subject
+        .details
+        .get("stack_signature")
+        .and_then(|v| v.as_array())
+        .map(|frames| frames.iter().filter_map(|f| f.as_str()).map(code).collect())
+        .unwrap_or_default();
+    let frames = if frames.is_empty() {
+        String::new()
+    } else {
+        format!("\nStack signature: {}\n", frames.join(" → "))
+    };
+    format!(
+        "Reported through lokiwrap and confirmed for public tracking. Only scrubbed, whitelisted facts are \
+         shown.\n\n| | |\n|---|---|\n{table}{frames}"
+    )
+}
+
+pub fn public_marker(key: &str) -> String {
+    format!("<!-- lokiwrap-public: {key} -->")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,6 +265,7 @@ async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
     match parts.headers.get("x-github-event").and_then(|v| v.to_str().ok()) {
         Some("workflow_run") => {}
         Some("ping") => return json(StatusCode::OK, "{}"),
+        Some("issues") => return confirmed(&app, &bytes).await,
         _ => return ignored(&app, "hotfix_other_event"),
     }
     let delivery = parts
@@ -274,6 +275,35 @@ async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
         .map(|d| format!("webhook:{d}"));
     let failure = hotfix::from_workflow_run(&bytes, &app.config.hotfix);
     record_failure(&app, failure, delivery, None).await
+}
+
+/// An `issues` webhook: a maintainer putting `promotion.confirm_label` on one of the
+/// collector's issues confirms its subject, which promotes it on the next sync.
+async fn confirmed(app: &App, body: &[u8]) -> Response {
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return ignored(app, "hotfix_other_event");
+    };
+    let label = event.pointer("/label/name").and_then(|v| v.as_str());
+    let key = event
+        .pointer("/issue/body")
+        .and_then(|v| v.as_str())
+        .and_then(super::render::marker_key);
+    let (Some("labeled"), Some(label), Some(key)) = (event.get("action").and_then(|v| v.as_str()), label, key) else {
+        return ignored(app, "hotfix_other_event");
+    };
+    if label != app.config.promotion.confirm_label {
+        return ignored(app, "hotfix_other_event");
+    }
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.confirm(&key, unix_now())).await {
+        Ok(Ok(true)) => {
+            app.stats.add("confirmed");
+            app.wake.notify();
+        }
+        Ok(Ok(false)) => {}
+        _ => return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}"),
+    }
+    accepted()
 }
 
 fn ignored(app: &App, counter: &str) -> Response {

@@ -21,7 +21,7 @@ pub const COUNTS: [&str; 5] = [
     "store_errors",
 ];
 /// The GitHub counts, kept in the store by the sync worker.
-pub const ISSUE_COUNTS: [&str; 7] = [
+pub const ISSUE_COUNTS: [&str; 8] = [
     "issues_created",
     "issues_updated",
     "issues_reopened",
@@ -29,11 +29,13 @@ pub const ISSUE_COUNTS: [&str; 7] = [
     "duplicates_closed",
     "comments_created",
     "hotfix_merged",
+    "issues_promoted",
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 12] = [
+pub const HOTFIX_COUNTS: [&str; 13] = [
     "hotfix_accepted",
+    "confirmed",
     "hotfix_bad_signature",
     "hotfix_other_event",
     "hotfix_ignored_disabled",

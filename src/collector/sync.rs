@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::autofix;
 use super::config::Config;
 use super::github::{Failure, GitHub, Issue};
 use super::hotfix::{self, FailureDetails};
@@ -19,6 +20,8 @@ use super::render;
 use super::server::unix_now;
 use super::store::{IssueLink, Job, Kind, Store, Subject};
 use crate::report::payload::rfc3339_utc;
+use crate::report::scrub::Scrubber;
+use std::sync::mpsc;
 
 /// Wakes the worker when a job is queued or the collector is stopping.
 #[derive(Default)]
@@ -101,17 +104,29 @@ pub struct Worker {
     /// Per repository, the collector's issues found by their markers, once per process (and
     /// again after an ambiguous create).
     recovered: HashMap<(String, String), HashMap<String, Found>>,
+    /// Promoted subjects go here to be fixed, when auto-fix is on.
+    autofix: Option<mpsc::Sender<autofix::Request>>,
+    /// Built the first time a subject is promoted: public text is scrubbed once more.
+    scrubber: Option<Scrubber>,
 }
 
 const PARK_SECS: i64 = 3600;
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, github: GitHub, config: Arc<Config>, wake: Arc<Wake>) -> Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        github: GitHub,
+        config: Arc<Config>,
+        wake: Arc<Wake>,
+        autofix: Option<mpsc::Sender<autofix::Request>>,
+    ) -> Worker {
         Worker {
             store,
             github,
             config,
             wake,
+            autofix,
+            scrubber: None,
             last_write: None,
             last_notify: None,
             limited_streak: 0,
@@ -158,11 +173,14 @@ impl Worker {
         };
         let now = unix_now();
         let stored = match result {
-            Ok(Outcome::Synced(count)) => {
-                self.limited_streak = 0;
-                let next = now + self.config.github.update_interval_secs as i64;
-                self.store.finish_job(&job.key, count, now, next)
-            }
+            Ok(Outcome::Synced(count)) => match self.promote(&job.key) {
+                Ok(()) => {
+                    self.limited_streak = 0;
+                    let next = now + self.config.github.update_interval_secs as i64;
+                    self.store.finish_job(&job.key, count, now, next)
+                }
+                Err(failure) => self.failed(&job, &subject, failure),
+            },
             Ok(Outcome::Later(due)) => self.store.reschedule(&job.key, due, job.attempts),
             Ok(Outcome::Unrouted) => self.store.drop_job(&job.key),
             Ok(Outcome::Merged) => Ok(()),
@@ -294,6 +312,79 @@ impl Worker {
             }
             None => Ok(Some(Outcome::Later(now + 3600))),
         }
+    }
+
+    /// Promotes a subject that a maintainer confirmed or that reached the threshold: a
+    /// sanitised issue in the public repository, a comment on the triage issue linking it, and
+    /// the auto-fix request when that is on. Once per subject; never while the kill switch is on.
+    fn promote(&mut self, key: &str) -> Result<(), Failure> {
+        let promotion = &self.config.promotion;
+        let Some(public_repo) = promotion.public_repo.clone() else {
+            return Ok(());
+        };
+        if promotion.stopped() {
+            return Ok(());
+        }
+        let Some(subject) = self.store.subject(key).map_err(Failure::Ambiguous)? else {
+            return Ok(());
+        };
+        let Some(triage) = subject.issue.clone() else {
+            return Ok(());
+        };
+        let reached = promotion.threshold > 0 && subject.count >= promotion.threshold;
+        if subject.public_issue.is_some() || !(subject.confirmed || reached) {
+            return Ok(());
+        }
+        let tallies = self.store.tallies(key).map_err(Failure::Ambiguous)?;
+        let (title, _) = self.render(&subject)?;
+        let scrubber = self.scrubber.get_or_insert_with(Scrubber::new);
+        let title = scrubber.scrub(&title).text.into_owned();
+        let body = scrubber
+            .scrub(&render::public_body(&subject, &tallies))
+            .text
+            .into_owned();
+        let short: String = key.chars().take(12).collect();
+        let body = format!(
+            "{body}\nTracked by lokiwrap-collector as `{short}`.\n\n{}\n",
+            render::public_marker(key)
+        );
+        let labels = promotion.labels.clone();
+        self.pace(true)?;
+        let created = self.github.create_issue(&public_repo, &title, &body, &labels);
+        self.wrote(true);
+        let (public, _) = created?;
+        self.store
+            .link_public(key, &public_repo, public.number)
+            .map_err(Failure::Ambiguous)?;
+        self.count("issues_promoted");
+        let url = public
+            .html_url
+            .clone()
+            .unwrap_or_else(|| format!("https://github.com/{public_repo}/issues/{}", public.number));
+        tracing::info!(%key, %url, "promoted to a public issue");
+        self.pace(true)?;
+        let commented = self.github.comment(
+            &triage.repo,
+            triage.number,
+            &format!("Promoted to a public issue: {url}"),
+        );
+        self.wrote(true);
+        commented?;
+        if let Some(autofix) = &self.autofix
+            && self.config.autofix_on()
+        {
+            let request = autofix::Request {
+                key: key.to_string(),
+                title,
+                public_repo,
+                public_number: public.number,
+                issue_url: url,
+            };
+            if autofix.send(request).is_err() {
+                tracing::error!("the auto-fix thread has stopped");
+            }
+        }
+        Ok(())
     }
 
     /// Files the subject's first issue, unless recovery finds one already.

@@ -202,7 +202,10 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
         synced_count: row.get::<_, i64>("synced_count")? as u64,
         synced_at: row.get("synced_at")?,
         confirmed: row.get::<_, i64>("confirmed")? != 0,
-        public_issue: match (row.get::<_, Option<String>>("public_repo")?, row.get::<_, Option<i64>>("public_number")?) {
+        public_issue: match (
+            row.get::<_, Option<String>>("public_repo")?,
+            row.get::<_, Option<i64>>("public_number")?,
+        ) {
             (Some(repo), Some(number)) => Some((repo, number as u64)),
             _ => None,
         },
@@ -265,7 +268,10 @@ impl Store for SqliteStore {
         let mut connection = self.writer();
         let tx = connection.transaction().map_err(failed("start a transaction"))?;
         let changed = tx
-            .execute("UPDATE subjects SET confirmed = 1 WHERE key = ?1 AND confirmed = 0", [key])
+            .execute(
+                "UPDATE subjects SET confirmed = 1 WHERE key = ?1 AND confirmed = 0",
+                [key],
+            )
             .map_err(failed("confirm"))?;
         if changed > 0 {
             tx.execute(
