@@ -20,6 +20,25 @@ Examples:
   lokiwrap crash clear               # delete every report (or: clear ID)
   lokiwrap crash submit              # send now, one line per report (or: submit ID)";
 
+const LIST_EXAMPLES: &str = "\
+Examples:
+  lokiwrap crash list          # id, time, tool, error class and exit of each report
+  lokiwrap crash list --json   # every report in full";
+
+const SHOW_EXAMPLE: &str = "\
+Example:
+  lokiwrap crash show 3f2a     # a unique prefix of the id is enough";
+
+const SUBMIT_EXAMPLES: &str = "\
+Examples:
+  lokiwrap crash submit              # every report, one line each
+  lokiwrap crash submit 3f2a --yes   # this one, even though telemetry is off";
+
+const CLEAR_EXAMPLES: &str = "\
+Examples:
+  lokiwrap crash clear 3f2a    # one report
+  lokiwrap crash clear         # all of them";
+
 #[derive(Debug, Args)]
 pub struct CrashArgs {
     #[command(subcommand)]
@@ -29,18 +48,21 @@ pub struct CrashArgs {
 #[derive(Debug, Subcommand)]
 pub enum CrashAction {
     /// A table of the reports in the outbox (the default).
+    #[command(after_help = LIST_EXAMPLES)]
     List {
         /// Every report in full, as a JSON array.
         #[arg(long)]
         json: bool,
     },
     /// One report, exactly the bytes that would be sent.
+    #[command(after_help = SHOW_EXAMPLE)]
     Show {
         /// The report's id, or a unique prefix of it.
         id: String,
     },
     /// Send reports now, in the foreground. Without an endpoint, print each report and a
     /// prefilled new-issue link instead.
+    #[command(after_help = SUBMIT_EXAMPLES)]
     Submit {
         /// The report's id or a unique prefix; all reports when omitted.
         id: Option<String>,
@@ -49,6 +71,7 @@ pub enum CrashAction {
         yes: bool,
     },
     /// Delete one report, or all of them.
+    #[command(after_help = CLEAR_EXAMPLES)]
     Clear {
         /// The report's id or a unique prefix; all reports when omitted.
         id: Option<String>,

@@ -13,6 +13,24 @@ Examples:
   lokiwrap shim list                  # each shim and the real tool it runs
   lokiwrap shim remove npm cargo      # undo";
 
+const ADD_EXAMPLES: &str = "\
+Examples:
+  lokiwrap shim add npm cargo        # wrap every npm and cargo run through PATH
+  lokiwrap shim add --force mytool   # before mytool is installed";
+
+const REMOVE_EXAMPLE: &str = "\
+Example:
+  lokiwrap shim remove npm cargo     # npm and cargo run unwrapped again";
+
+const LIST_EXAMPLE: &str = "\
+Example:
+  lokiwrap shim list                 # one line per shim: npm<TAB>/usr/bin/npm";
+
+const ENV_EXAMPLES: &str = "\
+Examples:
+  eval \"$(lokiwrap shim env bash)\"   # in ~/.bashrc (zsh: the same with zsh, in ~/.zshrc)
+  lokiwrap shim env fish | source    # in ~/.config/fish/config.fish";
+
 #[derive(Debug, Args)]
 pub struct ShimArgs {
     #[command(subcommand)]
@@ -22,6 +40,7 @@ pub struct ShimArgs {
 #[derive(Debug, Subcommand)]
 pub enum ShimAction {
     /// Wrap these tools: create a shim for each.
+    #[command(after_help = ADD_EXAMPLES)]
     Add {
         #[arg(required = true, value_name = "TOOL")]
         tools: Vec<String>,
@@ -30,13 +49,16 @@ pub enum ShimAction {
         force: bool,
     },
     /// Stop wrapping these tools: remove their shims.
+    #[command(after_help = REMOVE_EXAMPLE)]
     Remove {
         #[arg(required = true, value_name = "TOOL")]
         tools: Vec<String>,
     },
     /// The shims, and the real tool each one runs.
+    #[command(after_help = LIST_EXAMPLE)]
     List,
     /// Print the line that puts the shims directory first on PATH, for `eval`.
+    #[command(after_help = ENV_EXAMPLES)]
     Env {
         /// bash, zsh or fish (default: from $SHELL).
         shell: Option<String>,

@@ -14,6 +14,23 @@ Examples:
   lokiwrap telemetry status --json   # {\"enabled\":false,\"decided_by\":\"config\",...}
   lokiwrap telemetry enabled && echo allowed   # exit 0 when sending is allowed, 1 when not";
 
+const ON_EXAMPLE: &str = "\
+Example:
+  lokiwrap telemetry on       # says so if DO_NOT_TRACK or another switch still turns it off";
+
+const OFF_EXAMPLE: &str = "\
+Example:
+  lokiwrap telemetry off      # reports still wait in the local outbox: lokiwrap crash";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  lokiwrap telemetry status          # on or off, what decided, endpoint, pending reports
+  lokiwrap telemetry status --json   # {\"enabled\":true,\"decided_by\":\"default\",...}";
+
+const ENABLED_EXAMPLE: &str = "\
+Example:
+  lokiwrap telemetry enabled && echo 'sending is allowed'";
+
 #[derive(Debug, Args)]
 pub struct TelemetryArgs {
     #[command(subcommand)]
@@ -23,16 +40,20 @@ pub struct TelemetryArgs {
 #[derive(Debug, Subcommand)]
 pub enum TelemetryAction {
     /// Allow sending again (removes the switch that `off` wrote).
+    #[command(after_help = ON_EXAMPLE)]
     On,
     /// Never send anything (written to config.toml).
+    #[command(after_help = OFF_EXAMPLE)]
     Off,
     /// Whether sending is allowed, which setting decided, the endpoint and pending reports.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status {
         /// As one JSON object.
         #[arg(long)]
         json: bool,
     },
     /// Print nothing; exit 0 when sending is allowed, 1 when not.
+    #[command(after_help = ENABLED_EXAMPLE)]
     Enabled,
 }
 
