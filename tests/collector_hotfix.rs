@@ -360,3 +360,33 @@ fn signed_kernel_inputs_are_verified_and_bad_ones_dropped_with_202() {
     }
     assert!(body.contains("502"));
 }
+
+#[test]
+fn a_failure_back_after_a_quiet_window_is_announced_once_on_its_open_issue() {
+    let fake = FakeGithub::start();
+    let collector = start(&fake, "window_hours = 1\n");
+    let base = event("kernel_plugin_error.json");
+    post_event(&collector, &redelivered(base.clone(), 1));
+    assert!(fake.wait_for(
+        "POST",
+        &format!("/repos/{PLUGIN_REPO}/issues"),
+        1,
+        Duration::from_secs(20)
+    ));
+    // A repeat within the window is only counted.
+    post_event(&collector, &redelivered(base.clone(), 2));
+    collector.wait_for_stats(Duration::from_secs(20), |s| s["issues"]["issues_updated"] == 1);
+    // Two quiet hours later (the store's clock moved back), it comes back.
+    rusqlite::Connection::open(collector.database())
+        .unwrap()
+        .execute("UPDATE subjects SET last_seen = last_seen - 7200", [])
+        .unwrap();
+    post_event(&collector, &redelivered(base.clone(), 3));
+    assert!(fake.wait_for("POST", "/repos/*/*/issues/*/comments", 1, Duration::from_secs(20)));
+    let comments = &fake.issues(PLUGIN_REPO)[0].comments;
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("back after 2 hours"), "{}", comments[0].body);
+    post_event(&collector, &redelivered(base, 4));
+    collector.wait_for_stats(Duration::from_secs(20), |s| s["issues"]["issues_updated"] == 3);
+    assert_eq!(fake.issues(PLUGIN_REPO)[0].comments.len(), 1, "announced twice");
+}

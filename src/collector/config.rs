@@ -349,7 +349,10 @@ mod tests {
         // As shipped it files nothing, so it starts without a token.
         assert!(!Config::parse(text).unwrap().files_issues());
         let filing = text.replace("# triage_repo = ", "triage_repo = ");
-        assert_eq!(Config::parse(&filing).unwrap().github.triage_repo.as_deref(), Some("owner/name"));
+        assert_eq!(
+            Config::parse(&filing).unwrap().github.triage_repo.as_deref(),
+            Some("owner/name")
+        );
     }
 
     #[test]

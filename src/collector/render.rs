@@ -207,6 +207,7 @@ mod tests {
             confirmed: false,
             public_issue: None,
             autofix: None,
+            quiet_return: None,
         }
     }
 

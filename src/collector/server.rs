@@ -339,6 +339,7 @@ async fn record_failure(
         details,
         id,
         received_at: unix_now(),
+        window_secs: i64::from(app.config.hotfix.window_hours) * 3600,
     };
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || store.record(&occurrence)).await {

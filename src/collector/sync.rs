@@ -528,6 +528,26 @@ impl Worker {
             }
         } else {
             self.count("issues_updated");
+            if let Some(gap) = subject.quiet_return.filter(|_| new_link.state == "open") {
+                let note = format!(
+                    "This failure is back after {} hours without one (longer than hotfix.window_hours = {}): \
+                     {} occurrences in all, the latest at {}.",
+                    gap / 3600,
+                    self.config.hotfix.window_hours,
+                    subject.count,
+                    rfc3339_utc(subject.last_seen.max(0) as u64)
+                );
+                self.pace(true)?;
+                let commented = self.github.comment(&link.repo, link.number, &note);
+                self.wrote(true);
+                commented?;
+                self.count("comments_created");
+            }
+        }
+        if subject.quiet_return.is_some() {
+            self.store
+                .clear_quiet_return(&subject.key)
+                .map_err(Failure::Ambiguous)?;
         }
         Ok(Outcome::Synced(subject.count))
     }

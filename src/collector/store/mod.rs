@@ -67,6 +67,9 @@ pub struct Occurrence {
     /// A delivery id, when the sender has one: the same id twice counts once.
     pub id: Option<String>,
     pub received_at: i64,
+    /// An occurrence after this many seconds of quiet starts a new episode, which the issue
+    /// announces (`hotfix.window_hours`).
+    pub window_secs: i64,
 }
 
 /// The issue that tracks a subject, as last seen on GitHub.
@@ -102,6 +105,9 @@ pub struct Subject {
     pub public_issue: Option<(String, u64)>,
     /// Where its auto-fix stands: `running`, `pr #N`, `no change`, `failed: ...`.
     pub autofix: Option<String>,
+    /// Set when it came back after a quiet spell longer than its window: the seconds of quiet,
+    /// until the issue has said so.
+    pub quiet_return: Option<i64>,
 }
 
 /// A pending GitHub sync for one subject; there is at most one per subject.
@@ -155,6 +161,7 @@ pub trait Store: Send + Sync + 'static {
     fn confirm(&self, key: &str, now: i64) -> StoreResult<bool>;
     fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()>;
     fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()>;
+    fn clear_quiet_return(&self, key: &str) -> StoreResult<()>;
     fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>>;
     /// The job due first, if it is due by `now`.
     fn due_job(&self, now: i64) -> StoreResult<Option<Job>>;

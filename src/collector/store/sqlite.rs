@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS subjects (
     confirmed INTEGER NOT NULL DEFAULT 0,
     public_repo TEXT,
     public_number INTEGER,
-    autofix TEXT
+    autofix TEXT,
+    quiet_return INTEGER
 );
 CREATE INDEX IF NOT EXISTS subjects_by_repo ON subjects (issue_repo, filed_at);
 CREATE TABLE IF NOT EXISTS issue_creations (repo TEXT NOT NULL, at INTEGER NOT NULL);
@@ -210,6 +211,7 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
             _ => None,
         },
         autofix: row.get("autofix")?,
+        quiet_return: row.get("quiet_return")?,
     })
 }
 
@@ -229,6 +231,11 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Re
         .optional()?
         .flatten();
     let counted = merged.as_deref().unwrap_or(&item.key);
+    let previous: Option<i64> = tx
+        .query_row("SELECT last_seen FROM subjects WHERE key = ?1", [counted], |row| {
+            row.get(0)
+        })
+        .optional()?;
     let count: i64 = tx
         .prepare_cached(
             "INSERT INTO subjects (key, kind, repo, details, count, first_seen, last_seen)
@@ -250,6 +257,15 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Re
         )?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
+    if let Some(gap) = previous
+        .map(|last| item.received_at - last)
+        .filter(|gap| *gap > item.window_secs)
+    {
+        tx.execute(
+            "UPDATE subjects SET quiet_return = ?2 WHERE key = ?1",
+            params![counted, gap],
+        )?;
+    }
     Ok(if count == 1 { Stored::New } else { Stored::Repeat })
 }
 
@@ -292,6 +308,13 @@ impl Store for SqliteStore {
             )
             .map(drop)
             .map_err(failed("record a public issue"))
+    }
+
+    fn clear_quiet_return(&self, key: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("UPDATE subjects SET quiet_return = NULL WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(failed("record an announcement"))
     }
 
     fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()> {
@@ -726,6 +749,7 @@ mod tests {
             details: serde_json::json!({"plugin": "acme/plugin"}),
             id: Some(id.into()),
             received_at: at,
+            window_secs: 100,
         }
     }
 
@@ -758,6 +782,9 @@ mod tests {
         assert_eq!(store.subject("a").unwrap().unwrap().count, 3);
         assert_eq!(store.merged_keys("a").unwrap(), ["b"]);
         assert_eq!(store.due_job(100).unwrap().unwrap().key, "a");
+        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, None);
+        store.record(&failure("a", "d4", 500)).unwrap();
+        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, Some(486));
     }
 
     #[test]
