@@ -109,32 +109,11 @@ fn classify(error: &serde_json::Error) -> Rejected {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::payload::{SCHEMA, fingerprint, new_id, rfc3339_utc};
+    use crate::report::payload::{fingerprint, sample_report};
     use serde_json::{Value, json};
 
     fn sample() -> Value {
-        let frames = vec!["load".to_string(), "main".to_string()];
-        let report = Report {
-            schema: SCHEMA,
-            id: new_id().unwrap(),
-            captured_at: rfc3339_utc(1_795_000_000),
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            lokiwrap_version: "0.1.0".into(),
-            tool: "python3".into(),
-            tool_version: None,
-            runtime: Some("python".into()),
-            error_class: "FileNotFoundError".into(),
-            fingerprint: fingerprint("python3", "FileNotFoundError", &frames),
-            stack_signature: frames,
-            exit_code: Some(1),
-            signal: None,
-            friction_kind: None,
-            phase: None,
-            project_id_hash: None,
-            rules_version: 1,
-            redactions_count: 0,
-        };
+        let report = sample_report("python3", "FileNotFoundError", &["load", "main"]);
         serde_json::from_slice(&report.to_bytes()).unwrap()
     }
 

@@ -47,6 +47,16 @@ fn text(subject: &Subject, field: &str) -> Option<String> {
     subject.details.get(field).and_then(|v| v.as_str()).map(String::from)
 }
 
+/// The stack signature's frames, each as inline code.
+fn frames(subject: &Subject) -> Vec<String> {
+    subject
+        .details
+        .get("stack_signature")
+        .and_then(|v| v.as_array())
+        .map(|frames| frames.iter().filter_map(|f| f.as_str()).map(code).collect())
+        .unwrap_or_default()
+}
+
 pub fn crash_title(subject: &Subject) -> String {
     let error_class = text(subject, "error_class").unwrap_or_else(|| "crash".into());
     let tool = text(subject, "tool").unwrap_or_else(|| "a tool".into());
@@ -71,12 +81,7 @@ fn tallies_line(tallies: &[Tally], dimension: &str) -> String {
 
 pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
     let detail = |field: &str| text(subject, field).map_or_else(|| "none".into(), |v| code(&v));
-    let frames: Vec<String> = subject
-        .details
-        .get("stack_signature")
-        .and_then(|v| v.as_array())
-        .map(|frames| frames.iter().filter_map(|f| f.as_str()).map(code).collect())
-        .unwrap_or_default();
+    let frames = frames(subject);
     let frames = if frames.is_empty() {
         "No frames: the tool ended without a recognised stack trace.".to_string()
     } else {
@@ -165,12 +170,7 @@ pub fn public_body(subject: &Subject, tallies: &[Tally]) -> String {
         .iter()
         .map(|(label, value)| format!("| {label} | {value} |\n"))
         .collect();
-    let frames: Vec<String> = subject
-        .details
-        .get("stack_signature")
-        .and_then(|v| v.as_array())
-        .map(|frames| frames.iter().filter_map(|f| f.as_str()).map(code).collect())
-        .unwrap_or_default();
+    let frames = frames(subject);
     let frames = if frames.is_empty() {
         String::new()
     } else {

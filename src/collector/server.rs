@@ -93,29 +93,9 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
-    if let Err(wait) = app.per_ip.check(ip) {
-        app.stats.add("dropped_rate_ip");
-        return retry_after(
-            StatusCode::TOO_MANY_REQUESTS,
-            wait,
-            "{\"error\":\"too many reports from this address\"}",
-        );
-    }
-    let cap = app.config.body_limit;
-    let declared = header_text(&parts.headers, header::CONTENT_LENGTH).and_then(|n| n.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > cap) {
-        app.stats.add("dropped_oversize");
-        return too_large();
-    }
-    let bytes = match Limited::new(body, cap).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            app.stats.add("dropped_oversize");
-            return too_large();
-        }
-        // The client went away mid-body: nothing to answer to, nothing stored.
-        Err(_) => return accepted(),
+    let bytes = match admit(&app, peer, &parts.headers, body, app.config.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
     };
     let checked = ingest::check_headers(
         header_text(&parts.headers, header::CONTENT_TYPE),
@@ -174,6 +154,29 @@ fn rejected(app: &App, reason: Rejected) -> Response {
 }
 
 /// Reads a whole body up to `cap`; `Err` is the answer to give instead.
+/// The first steps for a body from a client: the address's rate, then the body, read up to
+/// `cap`; a declared length over the cap is refused before reading anything.
+async fn admit(
+    app: &App,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    cap: usize,
+) -> Result<axum::body::Bytes, Response> {
+    let ip = client_ip(peer, headers, &app.config.trusted_proxies);
+    if let Err(wait) = app.per_ip.check(ip) {
+        app.stats.add("dropped_rate_ip");
+        let message = "{\"error\":\"too many requests from this address\"}";
+        return Err(retry_after(StatusCode::TOO_MANY_REQUESTS, wait, message));
+    }
+    let declared = header_text(headers, header::CONTENT_LENGTH).and_then(|n| n.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > cap) {
+        app.stats.add("dropped_oversize");
+        return Err(too_large());
+    }
+    read_capped(app, body, cap).await
+}
+
 async fn read_capped(app: &App, body: axum::body::Body, cap: usize) -> Result<axum::body::Bytes, Response> {
     match Limited::new(body, cap).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -181,6 +184,7 @@ async fn read_capped(app: &App, body: axum::body::Body, cap: usize) -> Result<ax
             app.stats.add("dropped_oversize");
             Err(too_large())
         }
+        // The client went away mid-body: nothing to answer to, nothing stored.
         Err(_) => Err(accepted()),
     }
 }
@@ -189,16 +193,7 @@ async fn read_capped(app: &App, body: axum::body::Body, cap: usize) -> Result<ax
 /// inputs. Always `202 {}` (the kernel needs a JSON 2xx), whatever became of it.
 async fn events(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
-    if let Err(wait) = app.per_ip.check(ip) {
-        app.stats.add("dropped_rate_ip");
-        return retry_after(
-            StatusCode::TOO_MANY_REQUESTS,
-            wait,
-            "{\"error\":\"too many events from this address\"}",
-        );
-    }
-    let bytes = match read_capped(&app, body, app.config.events_body_limit).await {
+    let bytes = match admit(&app, peer, &parts.headers, body, app.config.events_body_limit).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };

@@ -228,33 +228,39 @@ fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A valid report of `tool` failing with `error_class` in `frames`, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn sample_report(tool: &str, error_class: &str, frames: &[&str]) -> Report {
+    let frames: Vec<String> = frames.iter().map(|frame| frame.to_string()).collect();
+    Report {
+        schema: SCHEMA,
+        id: new_id().unwrap(),
+        captured_at: rfc3339_utc(1_795_000_000),
+        os: "linux".into(),
+        arch: "x86_64".into(),
+        lokiwrap_version: "0.1.0".into(),
+        tool: tool.into(),
+        tool_version: None,
+        runtime: Some("python".into()),
+        error_class: error_class.into(),
+        fingerprint: fingerprint(tool, error_class, &frames),
+        stack_signature: frames,
+        exit_code: Some(1),
+        signal: None,
+        friction_kind: None,
+        phase: None,
+        project_id_hash: None,
+        rules_version: 1,
+        redactions_count: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     pub(crate) fn sample() -> Report {
-        let frames = vec!["helper".to_string(), "main".to_string(), "<module>".to_string()];
-        Report {
-            schema: SCHEMA,
-            id: new_id().unwrap(),
-            captured_at: rfc3339_utc(1_795_000_000),
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            lokiwrap_version: "0.1.0".into(),
-            tool: "python3".into(),
-            tool_version: None,
-            runtime: Some("python".into()),
-            error_class: "ValueError".into(),
-            fingerprint: fingerprint("python3", "ValueError", &frames),
-            stack_signature: frames,
-            exit_code: Some(1),
-            signal: None,
-            friction_kind: None,
-            phase: None,
-            project_id_hash: None,
-            rules_version: 1,
-            redactions_count: 0,
-        }
+        sample_report("python3", "ValueError", &["helper", "main", "<module>"])
     }
 
     #[test]

@@ -622,31 +622,13 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::payload::{Report, SCHEMA, fingerprint, new_id, rfc3339_utc};
+    use crate::report::payload::{Report, sample_report};
 
     fn report(error_class: &str) -> Report {
-        let frames = vec!["main".to_string()];
-        Report {
-            schema: SCHEMA,
-            id: new_id().unwrap(),
-            captured_at: rfc3339_utc(1_795_000_000),
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            lokiwrap_version: "0.1.0".into(),
-            tool: "npm".into(),
-            tool_version: Some("10.2.0".into()),
-            runtime: Some("node".into()),
-            error_class: error_class.into(),
-            fingerprint: fingerprint("npm", error_class, &frames),
-            stack_signature: frames,
-            exit_code: Some(1),
-            signal: None,
-            friction_kind: None,
-            phase: None,
-            project_id_hash: None,
-            rules_version: 1,
-            redactions_count: 0,
-        }
+        let mut report = sample_report("npm", error_class, &["main"]);
+        report.tool_version = Some("10.2.0".into());
+        report.runtime = Some("node".into());
+        report
     }
 
     fn received(report: &Report, at: i64) -> Received {
