@@ -62,6 +62,8 @@ pub struct Issue {
     pub pull_request: Option<Value>,
     #[serde(default)]
     pub html_url: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 impl Issue {

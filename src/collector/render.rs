@@ -28,6 +28,19 @@ pub fn marker_key(body: &str) -> Option<String> {
     (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
 }
 
+/// The occurrence count an issue body shows, in either kind of body.
+pub fn count_in_body(body: &str) -> Option<u64> {
+    ["| Occurrences | ", "Occurrences: **"].iter().find_map(|label| {
+        let start = body.find(label)? + label.len();
+        body[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    })
+}
+
 /// A value as inline code: backticks cannot end the span early, newlines cannot start a block,
 /// and a pipe cannot end a table cell (GitHub splits cells on it even inside code).
 pub fn code(value: &str) -> String {
@@ -235,6 +248,13 @@ mod tests {
         quoting.details["error_class"] = json!(format!("Error {}", fingerprint_marker(&"cd".repeat(32))));
         quoting.details["stack_signature"] = json!([cluster_marker(&"ef".repeat(32))]);
         assert_eq!(marker_key(&crash_body(&quoting, &[])), Some("ab".repeat(32)));
+    }
+
+    #[test]
+    fn the_count_is_read_back_from_either_body() {
+        assert_eq!(count_in_body(&crash_body(&subject(), &[])), Some(3));
+        assert_eq!(count_in_body("- Occurrences: **41** (first seen"), Some(41));
+        assert_eq!(count_in_body("no count here"), None);
     }
 
     #[test]

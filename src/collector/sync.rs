@@ -90,6 +90,9 @@ struct Found {
     state: String,
     state_reason: Option<String>,
     closed_at: Option<i64>,
+    created_at: Option<i64>,
+    /// The occurrences its body shows.
+    count: Option<u64>,
 }
 
 pub struct Worker {
@@ -414,6 +417,20 @@ impl Worker {
             self.store
                 .link_issue(&subject.key, Some(&link))
                 .map_err(Failure::Ambiguous)?;
+            // Filed before this store first saw the subject: the store was lost, and the issue's
+            // count is of occurrences the store never had. (An issue filed after the first
+            // occurrence is this store's own, from a create whose answer was lost.)
+            let mut subject = subject.clone();
+            if let (Some(count), Some(created_at)) = (found.count, found.created_at)
+                && created_at < subject.first_seen
+            {
+                self.store
+                    .add_occurrences(&subject.key, count, created_at)
+                    .map_err(Failure::Ambiguous)?;
+                subject.count += count;
+                subject.first_seen = created_at;
+                tracing::info!(key = %subject.key, count, "carried the issue's earlier occurrences over");
+            }
             // The found issue's counter is stale; update it as a repeat would.
             let mut relinked = subject.clone();
             relinked.issue = Some(link.clone());
@@ -687,6 +704,8 @@ fn found_from(issue: &Issue) -> Found {
         state: issue.state.clone(),
         state_reason: issue.state_reason.clone(),
         closed_at: issue.closed_at_unix(),
+        created_at: issue.created_at.as_deref().and_then(super::github::parse_utc),
+        count: issue.body.as_deref().and_then(render::count_in_body),
     }
 }
 

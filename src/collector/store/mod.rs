@@ -162,6 +162,8 @@ pub trait Store: Send + Sync + 'static {
     fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()>;
     fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()>;
     fn clear_quiet_return(&self, key: &str) -> StoreResult<()>;
+    /// Adds occurrences known from elsewhere (a recovered issue's count) seen since `since`.
+    fn add_occurrences(&self, key: &str, count: u64, since: i64) -> StoreResult<()>;
     fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>>;
     /// The job due first, if it is due by `now`.
     fn due_job(&self, now: i64) -> StoreResult<Option<Job>>;

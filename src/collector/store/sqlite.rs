@@ -310,6 +310,16 @@ impl Store for SqliteStore {
             .map_err(failed("record a public issue"))
     }
 
+    fn add_occurrences(&self, key: &str, count: u64, since: i64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE subjects SET count = count + ?2, first_seen = min(first_seen, ?3) WHERE key = ?1",
+                params![key, count as i64, since],
+            )
+            .map(drop)
+            .map_err(failed("add occurrences"))
+    }
+
     fn clear_quiet_return(&self, key: &str) -> StoreResult<()> {
         self.writer()
             .execute("UPDATE subjects SET quiet_return = NULL WHERE key = ?1", [key])
