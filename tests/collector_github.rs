@@ -910,3 +910,31 @@ fn a_moved_issue_deleted_at_its_new_place_is_filed_again_once() {
     assert_paced(&fake.journal());
     assert_no_problems(&fake);
 }
+
+#[test]
+fn with_a_creator_set_a_persons_issue_quoting_the_marker_is_neither_adopted_nor_closed() {
+    let fake = FakeGithub::start();
+    let crash = report("go", "slice bounds out of range", &["decode", "main"]);
+    let key = fingerprint(&crash);
+    let quoted = format!("Is this the same as the bot's?\n\n{}\n", marker(&key));
+    let persons = fake.seed_issue(TRIAGE, "slice bounds", &quoted, &LABELS, "octocat");
+    let collector = start(&fake, &format!("creator = \"{APP_LOGIN}\"\n"));
+    send(&collector, &crash);
+    settled(&collector);
+    let listing = fake.journal().into_iter().find(|c| c.method == "GET").unwrap();
+    assert!(
+        listing.query.contains("creator=lokiwrap-collector%5Bbot%5D"),
+        "{}",
+        listing.query
+    );
+    assert_eq!(
+        fake.count("POST", "/repos/acme/triage/issues"),
+        1,
+        "the collector filed its own issue"
+    );
+    let issues = fake.issues(TRIAGE);
+    let person = issues.iter().find(|i| i.number == persons).unwrap();
+    assert_eq!(person.state, "open");
+    assert!(person.comments.is_empty());
+    assert_eq!(fake.count("PATCH", &format!("/repos/acme/triage/issues/{persons}")), 0);
+}

@@ -123,6 +123,9 @@ pub struct Github {
     pub token_env: String,
     /// Where crash issues go; absent (and no `tool_repos`) = store and count, file nothing.
     pub triage_repo: Option<String>,
+    /// The login the token files issues as (`my-app[bot]` for an App, the user for a personal
+    /// token). When set, only issues it opened are adopted or closed when recovering.
+    pub creator: Option<String>,
     /// Labels put on every issue the collector files. The first one is how the collector finds
     /// its own issues again if its store is lost, so there must be at least one.
     pub labels: Vec<String>,
@@ -181,6 +184,7 @@ impl Default for Github {
             api_url: "https://api.github.com".into(),
             token_env: "LOKIWRAP_GITHUB_TOKEN".into(),
             triage_repo: None,
+            creator: None,
             labels: vec!["crash-report".into()],
             tool_repos: BTreeMap::new(),
             update_interval_secs: 600,

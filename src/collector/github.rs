@@ -64,6 +64,13 @@ pub struct Issue {
     pub html_url: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub login: String,
 }
 
 impl Issue {
@@ -191,10 +198,20 @@ impl GitHub {
     }
 
     /// Issues (open and closed) with `label`, oldest first, 100 a page.
-    pub fn list_issues(&self, repo: &str, label: &str, page: u32) -> Result<Page<Issue>, Failure> {
+    /// Only those opened by `creator`, when given.
+    pub fn list_issues(
+        &self,
+        repo: &str,
+        label: &str,
+        creator: Option<&str>,
+        page: u32,
+    ) -> Result<Page<Issue>, Failure> {
         let label = percent_encode(label);
+        let creator = creator
+            .map(|login| format!("&creator={}", percent_encode(login)))
+            .unwrap_or_default();
         let path = format!(
-            "/repos/{repo}/issues?state=all&labels={label}&sort=created&direction=asc&per_page=100&page={page}"
+            "/repos/{repo}/issues?state=all&labels={label}{creator}&sort=created&direction=asc&per_page=100&page={page}"
         );
         let response = self.send(Method::GET, &path, None, None)?;
         let more = response

@@ -601,9 +601,12 @@ impl Worker {
         let mut by_key: HashMap<String, Vec<Issue>> = HashMap::new();
         let mut page = 1;
         loop {
-            let listed = self.github.list_issues(repo, label, page)?;
+            let creator = self.config.github.creator.as_deref();
+            let listed = self.github.list_issues(repo, label, creator, page)?;
             for issue in listed.items {
-                if let Some(key) = issue.body.as_deref().and_then(render::marker_key) {
+                // A person's issue that quotes a marker is not the collector's to adopt or close.
+                let ours = creator.is_none_or(|login| issue.user.as_ref().is_some_and(|u| u.login == login));
+                if ours && let Some(key) = issue.body.as_deref().and_then(render::marker_key) {
                     by_key.entry(key).or_default().push(issue);
                 }
             }
