@@ -1,6 +1,6 @@
 //! Writes the shell completions and the man page from the one command-line definition:
 //! `cargo run --example generate_docs` refreshes `packaging/completions/` and
-//! `packaging/man/lokiwrap.1`. A test checks the committed files match the definition.
+//! `packaging/man/lokiwrap.1` and `packaging/man/lokiwrap-collector.1`. A test checks the committed files match the definition.
 
 use std::path::Path;
 
@@ -23,6 +23,9 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(man.parent().unwrap())?;
     std::fs::write(&man, man_page()?)?;
     println!("wrote {}", man.display());
+    let collector_man = root.join("man/lokiwrap-collector.1");
+    std::fs::write(&collector_man, collector_man_page()?)?;
+    println!("wrote {}", collector_man.display());
     Ok(())
 }
 
@@ -35,6 +38,12 @@ fn completions(shell: Shell) -> Vec<u8> {
 fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(lokiwrap::cli::Cli::command()).render(&mut out)?;
+    Ok(out)
+}
+
+fn collector_man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(lokiwrap::collector::cli::Args::command()).render(&mut out)?;
     Ok(out)
 }
 
@@ -62,6 +71,11 @@ mod tests {
         assert!(
             committed == man_page().unwrap(),
             "lokiwrap.1 is stale: cargo run --example generate_docs"
+        );
+        let committed = std::fs::read(root.join("man/lokiwrap-collector.1")).unwrap();
+        assert!(
+            committed == collector_man_page().unwrap(),
+            "lokiwrap-collector.1 is stale: cargo run --example generate_docs"
         );
     }
 }

@@ -18,7 +18,7 @@ class Lokiwrap < Formula
     bash_completion.install "packaging/completions/lokiwrap.bash" => "lokiwrap"
     zsh_completion.install "packaging/completions/_lokiwrap"
     fish_completion.install "packaging/completions/lokiwrap.fish"
-    man1.install "packaging/man/lokiwrap.1"
+    man1.install "packaging/man/lokiwrap.1", "packaging/man/lokiwrap-collector.1"
     doc.install "README.md", "PRIVACY.md"
   end
 

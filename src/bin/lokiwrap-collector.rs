@@ -1,31 +1,8 @@
 //! lokiwrap-collector: receives lokiwrap reports, scrubs and validates them again, de-duplicates
 //! them by fingerprint and files one GitHub issue per fingerprint. See README → Collector.
 
-use std::path::PathBuf;
-
 use clap::Parser;
-use lokiwrap::collector::{self, config::Config, config::Overrides};
-
-/// Receives lokiwrap crash reports and files one GitHub issue per crash fingerprint.
-#[derive(Parser)]
-#[command(
-    name = "lokiwrap-collector",
-    version,
-    after_help = "Example:\n  LOKIWRAP_GITHUB_TOKEN=... lokiwrap-collector --config /etc/lokiwrap/collector.toml\n  \
-                  lokiwrap-collector --listen 127.0.0.1:8080 --database ./collector.sqlite\n\n\
-                  Logs are JSON lines on stderr; LOKIWRAP_LOG=debug shows every dropped report."
-)]
-struct Args {
-    /// The TOML configuration (an example is packaging/collector.toml).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Address and port to listen on; overrides `listen` in the file.
-    #[arg(long, value_name = "ADDR")]
-    listen: Option<String>,
-    /// The SQLite database file; overrides `database` in the file.
-    #[arg(long, value_name = "PATH")]
-    database: Option<PathBuf>,
-}
+use lokiwrap::collector::{self, cli::Args, config::Config, config::Overrides};
 
 fn main() {
     let args = Args::parse();

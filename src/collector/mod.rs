@@ -3,6 +3,7 @@
 //! path only writes to the store; a single background worker makes every GitHub call.
 
 pub mod autofix;
+pub mod cli;
 pub mod config;
 pub mod github;
 pub mod hotfix;
