@@ -88,6 +88,11 @@ fn the_endpoint_is_contacted_only_when_sending_is_allowed() {
         "{report}"
     );
 
+    let doubled = User::new(&format!("endpoint = \"{up}/v1/crash\"\ntelemetry = \"off\"\n"));
+    let (code, report) = doubled.doctor("/usr/bin:/bin");
+    assert_eq!(code, 1);
+    assert!(report.contains("remove /v1/crash"), "{report}");
+
     let off = User::new(&format!("endpoint = \"{up}\"\ntelemetry = \"off\"\n"));
     let (code, report) = off.doctor("/usr/bin:/bin");
     assert_eq!(code, 0, "{report}");
