@@ -24,7 +24,7 @@ fn settings(api_url: &str, github: &str) -> String {
         "[limits]\nper_ip_per_minute = 100000\nper_project_per_minute = 100000\n\n\
          [github]\napi_url = \"{api_url}\"\ntriage_repo = \"{TRIAGE}\"\nlabels = [\"{}\", \"{}\"]\n\
          write_interval_ms = 50\nnotify_interval_ms = 100\nupdate_interval_secs = 1\nrate_limit_wait_secs = 1\n\
-         request_timeout_secs = 5\n{github}",
+         request_timeout_secs = 5\nambiguous_retry_secs = 1\n{github}",
         LABELS[0], LABELS[1]
     )
 }
@@ -937,4 +937,37 @@ fn with_a_creator_set_a_persons_issue_quoting_the_marker_is_neither_adopted_nor_
     assert_eq!(person.state, "open");
     assert!(person.comments.is_empty());
     assert_eq!(fake.count("PATCH", &format!("/repos/acme/triage/issues/{persons}")), 0);
+}
+
+#[test]
+fn a_duplicate_filed_while_githubs_lists_lagged_is_closed_when_they_catch_up() {
+    let fake = FakeGithub::start();
+    // The create happens but its answer is lost, and GitHub's lists show a new issue only after
+    // 6 s: the lookup 5 s later cannot see it, so a second issue is filed.
+    fake.set_listing_lag(6);
+    fake.inject(Fault::on(
+        "POST",
+        "/repos/acme/triage/issues",
+        FaultKind::AfterWrite { status: 502 },
+    ));
+    let collector = start(&fake, "relist_secs = 1\n");
+    let crash = report("go", "deadlock", &["wait", "main"]);
+    let key = fingerprint(&crash);
+    send(&collector, &crash);
+    assert!(fake.wait_for("POST", "/repos/acme/triage/issues", 2, Duration::from_secs(30)));
+    assert_eq!(issues_of(&fake, TRIAGE, &key).len(), 2);
+    let (_, linked_number) = linked(&collector, &key);
+
+    // Once both show in lists, the next new crash in the repository lists them again.
+    std::thread::sleep(Duration::from_secs(7));
+    send(&collector, &report("go", "stack overflow", &["recurse", "main"]));
+    assert!(fake.wait_for("POST", "/repos/acme/triage/issues", 3, Duration::from_secs(30)));
+    let issues = issues_of(&fake, TRIAGE, &key);
+    let open: Vec<u64> = issues.iter().filter(|i| i.state == "open").map(|i| i.number).collect();
+    assert_eq!(
+        open,
+        [linked_number],
+        "the issue the store tracks stays open, the other is closed"
+    );
+    assert_eq!(collector.stats()["issues"]["duplicates_closed"], 1);
 }

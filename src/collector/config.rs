@@ -143,6 +143,12 @@ pub struct Github {
     pub reopen_not_planned: bool,
     /// Wait after a rate-limit answer that names no time, doubled on each repeat.
     pub rate_limit_wait_secs: u64,
+    /// Least wait before a write that got no clear answer is looked up and tried again: GitHub's
+    /// lists can take a while to show a new issue.
+    pub ambiguous_retry_secs: u64,
+    /// How long a reading of a repository's issues is trusted; after it, the next new issue
+    /// there lists them again (and closes any duplicate filed while lists lagged).
+    pub relist_secs: u64,
     /// Tries per job before it is parked for an hour (it is never dropped).
     pub max_attempts: u32,
     /// Timeout of one GitHub request.
@@ -193,6 +199,8 @@ impl Default for Github {
             hourly_budget: 400,
             reopen_not_planned: false,
             rate_limit_wait_secs: 60,
+            ambiguous_retry_secs: 60,
+            relist_secs: 3600,
             max_attempts: 8,
             request_timeout_secs: 30,
         }

@@ -83,6 +83,9 @@ enum Outcome {
     Merged,
 }
 
+/// One reading of a repository's labelled issues: when, and the ones with markers by key.
+type Listing = (Instant, HashMap<String, Found>);
+
 /// An issue found by its marker while recovering a repository's issues.
 #[derive(Clone)]
 struct Found {
@@ -106,7 +109,7 @@ pub struct Worker {
     limited_streak: u32,
     /// Per repository, the collector's issues found by their markers, once per process (and
     /// again after an ambiguous create).
-    recovered: HashMap<(String, String), HashMap<String, Found>>,
+    recovered: HashMap<(String, String), Listing>,
     /// Promoted subjects go here to be fixed, when auto-fix is on.
     autofix: Option<mpsc::Sender<autofix::Request>>,
     /// Built the first time a subject is promoted: public text is scrubbed once more.
@@ -232,7 +235,9 @@ impl Worker {
                 {
                     self.recovered.retain(|(listed, _), _| *listed != repo);
                 }
-                (5i64 << attempts.min(10)).min(PARK_SECS)
+                // GitHub's lists can lag behind a create: give the issue time to show before looking.
+                let settle = self.config.github.ambiguous_retry_secs as i64;
+                (5i64 << (attempts - 1).min(10)).max(settle).min(PARK_SECS)
             }
             _ => (5i64 << attempts.min(10)).min(PARK_SECS),
         };
@@ -402,7 +407,7 @@ impl Worker {
         if let Some(found) = self
             .recovered
             .get(&listing)
-            .and_then(|issues| issues.get(&subject.key))
+            .and_then(|(_, issues)| issues.get(&subject.key))
             .cloned()
         {
             tracing::info!(key = %subject.key, %repo, number = found.number, "found the issue by its marker");
@@ -449,10 +454,10 @@ impl Worker {
         if let Err(error) = self.store.record_creation(&repo, unix_now()) {
             tracing::error!(%error, "cannot record a new issue");
         }
-        self.recovered
-            .entry(listing)
-            .or_default()
-            .insert(subject.key.clone(), found_from(&issue));
+        // Known from now on, whether or not GitHub's lists show it yet.
+        if let Some((_, issues)) = self.recovered.get_mut(&listing) {
+            issues.insert(subject.key.clone(), found_from(&issue));
+        }
         let link = link_from(&repo, &issue, etag);
         self.store
             .link_issue(&subject.key, Some(&link))
@@ -481,7 +486,7 @@ impl Worker {
                 self.store.link_issue(&subject.key, None).map_err(Failure::Ambiguous)?;
                 // Forget it in every repository: the one it was first filed in still remembers the
                 // address it moved from, which leads here again.
-                for issues in self.recovered.values_mut() {
+                for (_, issues) in self.recovered.values_mut() {
                     issues.remove(&subject.key);
                 }
                 self.count("issues_recreated");
@@ -595,7 +600,10 @@ impl Worker {
     /// the same marker, the store's (or else the older) one stays and the other is closed.
     fn recover(&mut self, repo: &str, label: &str) -> Result<(), Failure> {
         let listing = (repo.to_string(), label.to_string());
-        if self.recovered.contains_key(&listing) {
+        // Listed again after a while, so that a duplicate filed while GitHub's lists lagged is
+        // found and closed.
+        let fresh = Duration::from_secs(self.config.github.relist_secs);
+        if self.recovered.get(&listing).is_some_and(|(at, _)| at.elapsed() < fresh) {
             return Ok(());
         }
         let mut by_key: HashMap<String, Vec<Issue>> = HashMap::new();
@@ -645,7 +653,7 @@ impl Worker {
             }
         }
         tracing::info!(%repo, issues = found.len(), "read the collector's issues in the repository");
-        self.recovered.insert(listing, found);
+        self.recovered.insert(listing, (Instant::now(), found));
         Ok(())
     }
 

@@ -321,6 +321,11 @@ impl FakeGithub {
         self.world().token = token.to_owned();
     }
 
+    /// New issues stay out of lists for this many seconds, as when GitHub's index lags.
+    pub fn set_listing_lag(&self, seconds: u64) {
+        self.world().listing_lag = seconds;
+    }
+
     /// Sets the secondary limit on notifying requests (creating issues, comments and pull
     /// requests); GitHub's are 80 a minute and 500 an hour. Writes already made still count.
     pub fn set_content_limits(&self, per_minute: usize, per_hour: usize) {
@@ -395,6 +400,8 @@ struct World {
     per_hour: usize,
     rate_used: u64,
     rate_reset: u64,
+    /// Seconds before a new issue shows in lists, as GitHub's index can lag.
+    listing_lag: u64,
 }
 
 #[derive(Default)]
@@ -529,6 +536,7 @@ impl World {
             per_hour: CONTENT_PER_HOUR,
             rate_used: 0,
             rate_reset: now_secs() + 3600,
+            listing_lag: 0,
         }
     }
 
@@ -706,6 +714,8 @@ impl World {
             .filter(|name| !name.is_empty())
             .collect();
         let creator = incoming.param("creator");
+        let lag = self.listing_lag;
+        let listed_before = now_secs().saturating_sub(lag);
         let mut found: Vec<&Issue> = self
             .repo(repo)
             .entries
@@ -721,6 +731,7 @@ impl World {
                     .all(|wanted| issue.labels.iter().any(|name| name.to_lowercase() == *wanted))
             })
             .filter(|issue| creator.is_none_or(|login| issue.user.eq_ignore_ascii_case(login)))
+            .filter(|issue| lag == 0 || issue.created_at < listed_before)
             .collect();
         match incoming.param("sort") {
             Some("updated") => found.sort_by_key(|issue| (issue.updated_at, issue.number)),
