@@ -13,4 +13,5 @@ pub mod messages;
 pub mod outbox;
 pub mod report;
 pub mod shim;
+pub mod utc;
 pub mod watch;

@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::utc::parse_rfc3339_utc;
+
 pub const API_VERSION: &str = "2022-11-28";
 
 /// Why a call did not give an answer to use.
@@ -75,7 +77,7 @@ pub struct User {
 
 impl Issue {
     pub fn closed_at_unix(&self) -> Option<i64> {
-        self.closed_at.as_deref().and_then(parse_utc)
+        self.closed_at.as_deref().and_then(parse_rfc3339_utc)
     }
 }
 
@@ -298,42 +300,9 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// Seconds since 1970 of GitHub's `2026-11-21T06:15:00Z`.
-pub fn parse_utc(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let n = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hour, minute, second) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (the inverse of the report module's civil_from_days).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::payload::rfc3339_utc;
-
-    #[test]
-    fn github_times_read_back_exactly() {
-        for seconds in [0u64, 951_782_400, 1_795_000_000, 4_102_444_799] {
-            assert_eq!(parse_utc(&rfc3339_utc(seconds)), Some(seconds as i64));
-        }
-        assert_eq!(parse_utc("2026-13-01T00:00:00Z"), None);
-        assert_eq!(parse_utc("yesterday"), None);
-    }
 
     #[test]
     fn rate_limits_are_read_in_githubs_order() {

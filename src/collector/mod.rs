@@ -89,9 +89,7 @@ pub fn run(config: Config) -> Result<(), String> {
         per_project: Limiter::per_minute(config.limits.per_project_per_minute, config.limits.max_tracked_keys),
         config: config.clone(),
         scrubber: crate::report::scrub::Scrubber::new(),
-        stats: Arc::new(Stats::new(crate::report::payload::rfc3339_utc(
-            server::unix_now().max(0) as u64,
-        ))),
+        stats: Arc::new(Stats::new(crate::utc::rfc3339_utc_signed(server::unix_now()))),
         store: store.clone(),
         writer,
         admin_token,

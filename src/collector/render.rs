@@ -3,7 +3,7 @@
 //! mention a person, link, or break the layout.
 
 use super::store::{Subject, Tally};
-use crate::report::payload::rfc3339_utc;
+use crate::utc::rfc3339_utc_signed;
 
 const FINGERPRINT_MARKER: &str = "<!-- lokiwrap-fingerprint: ";
 const CLUSTER_MARKER: &str = "<!-- lokiwrap-cluster: ";
@@ -133,8 +133,8 @@ pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
         friction = detail("friction_kind"),
         signal = detail("signal"),
         count = subject.count,
-        first = rfc3339_utc(subject.first_seen.max(0) as u64),
-        last = rfc3339_utc(subject.last_seen.max(0) as u64),
+        first = rfc3339_utc_signed(subject.first_seen),
+        last = rfc3339_utc_signed(subject.last_seen),
         fingerprint = code(&subject.key),
         marker = fingerprint_marker(&subject.key),
     )
@@ -145,7 +145,7 @@ pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
 /// scrubs it once more and adds the public marker.
 pub fn public_body(subject: &Subject, tallies: &[Tally]) -> String {
     let text = |field: &str| subject.details.get(field).and_then(|v| v.as_str()).map(code);
-    let seen = |at: i64| rfc3339_utc(at.max(0) as u64);
+    let seen = |at: i64| rfc3339_utc_signed(at);
     let mut rows = vec![("Occurrences", subject.count.to_string())];
     match subject.kind {
         super::store::Kind::Crash => {

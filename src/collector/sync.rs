@@ -19,8 +19,8 @@ use super::hotfix::{self, FailureDetails};
 use super::render;
 use super::server::unix_now;
 use super::store::{IssueLink, Job, Kind, Store, Subject};
-use crate::report::payload::rfc3339_utc;
 use crate::report::scrub::Scrubber;
+use crate::utc::{parse_rfc3339_utc, rfc3339_utc_signed};
 use std::sync::mpsc;
 
 /// Wakes the worker when a job is queued or the collector is stopping.
@@ -264,7 +264,7 @@ impl Worker {
         }
         let details: FailureDetails = serde_json::from_value(subject.details.clone())
             .map_err(|e| Failure::Refused(0, format!("stored failure details are unreadable: {e}")))?;
-        let seen = |at: i64| rfc3339_utc(at.max(0) as u64);
+        let seen = |at: i64| rfc3339_utc_signed(at);
         let mut body = hotfix::issue_body(
             &details,
             subject.count,
@@ -523,7 +523,7 @@ impl Worker {
             let note = format!(
                 "This happened again after the issue was closed (last seen {}; {} occurrences in all), so \
                  lokiwrap-collector reopened it.",
-                crate::report::payload::rfc3339_utc(subject.last_seen.max(0) as u64),
+                rfc3339_utc_signed(subject.last_seen),
                 subject.count
             );
             self.pace(true)?;
@@ -557,7 +557,7 @@ impl Worker {
                     gap / 3600,
                     self.config.hotfix.window_hours,
                     subject.count,
-                    rfc3339_utc(subject.last_seen.max(0) as u64)
+                    rfc3339_utc_signed(subject.last_seen)
                 );
                 self.pace(true)?;
                 let commented = self.github.comment(&link.repo, link.number, &note);
@@ -715,7 +715,7 @@ fn found_from(issue: &Issue) -> Found {
         state: issue.state.clone(),
         state_reason: issue.state_reason.clone(),
         closed_at: issue.closed_at_unix(),
-        created_at: issue.created_at.as_deref().and_then(super::github::parse_utc),
+        created_at: issue.created_at.as_deref().and_then(parse_rfc3339_utc),
         count: issue.body.as_deref().and_then(render::count_in_body),
     }
 }

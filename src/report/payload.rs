@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Reports carry their times in this form.
+pub use crate::utc::rfc3339_utc;
+
 pub const SCHEMA: u32 = 1;
 /// At most this many frames in `stack_signature`.
 pub const MAX_FRAMES: usize = 5;
@@ -94,34 +97,6 @@ pub fn is_valid_id(id: &str) -> bool {
         && parts
             .iter()
             .all(|p| p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-}
-
-/// `2026-11-21T06:15:00Z` for a number of seconds since 1970 (UTC, whole seconds).
-pub fn rfc3339_utc(unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
-    let rest = unix_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// Gregorian date of a day count since 1970-01-01 (proleptic, as in Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn is_rfc3339_utc(text: &str) -> bool {
@@ -261,13 +236,6 @@ mod tests {
 
     pub(crate) fn sample() -> Report {
         sample_report("python3", "ValueError", &["helper", "main", "<module>"])
-    }
-
-    #[test]
-    fn dates_are_utc_rfc3339() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_795_000_000), "2026-11-18T11:06:40Z");
     }
 
     #[test]
