@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod launch;
 pub mod messages;
 pub mod outbox;
+pub mod percent_encode;
 pub mod report;
 pub mod shim;
 pub mod utc;

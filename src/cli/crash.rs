@@ -10,6 +10,7 @@ use crate::consent;
 use crate::deliver::{self, Sent, Settings};
 use crate::messages;
 use crate::outbox::{self, Outbox};
+use crate::percent_encode::percent_encode;
 use crate::report::payload::Report;
 
 pub const EXAMPLES: &str = "\
@@ -343,14 +344,4 @@ fn print_for_manual_filing(outbox: &Outbox, id: Option<&str>, repository: Option
         }
     }
     write_stdout(out.as_bytes())
-}
-
-/// Percent-encodes everything but the unreserved characters of RFC 3986.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -256,7 +256,7 @@ impl Config {
             .chain(github.tool_repos.values())
             .chain(&self.promotion.public_repo);
         for repo in repos {
-            if !is_repo_name(repo) {
+            if !super::hotfix::route::valid_repo_name(repo) {
                 return Err(format!("\"{repo}\" is not a repository; write it as \"owner/name\""));
             }
         }
@@ -333,14 +333,6 @@ impl Config {
             .or(self.github.triage_repo.as_ref())
             .map(String::as_str)
     }
-}
-
-/// `owner/name` with GitHub's characters.
-pub fn is_repo_name(text: &str) -> bool {
-    let ok = |part: &str| {
-        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && part != ".."
-    };
-    matches!(text.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
 }
 
 #[cfg(test)]

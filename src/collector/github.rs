@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::percent_encode::percent_encode;
 use crate::utc::parse_rfc3339_utc;
 
 pub const API_VERSION: &str = "2022-11-28";
@@ -291,15 +292,6 @@ fn rate_limit_wait(headers: &HeaderMap, message: &str, status: u16) -> Option<Op
     (status == 429 || secondary).then_some(None)
 }
 
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,10 +313,5 @@ mod tests {
         assert_eq!(rate_limit_wait(&headers, "", 403), Some(Some(1)));
         headers.insert(RETRY_AFTER, "30".parse().unwrap());
         assert_eq!(rate_limit_wait(&headers, "", 403), Some(Some(30)));
-    }
-
-    #[test]
-    fn labels_are_escaped_in_the_query() {
-        assert_eq!(percent_encode("crash report&x"), "crash%20report%26x");
     }
 }
