@@ -25,7 +25,7 @@ use crate::report::scrub::Scrubber;
 
 pub use config::{HotfixConfig, Mode, RiskPolicy};
 use event::{PluginErrorEvent, WorkflowRunEvent};
-pub use render::{cluster_key_in_body, issue_body, issue_title};
+pub use render::{issue_body, issue_title};
 
 /// One failure to file: the issue for `cluster_key` in `repo`.
 #[derive(Debug, Clone, PartialEq, Eq)]

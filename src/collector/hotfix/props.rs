@@ -23,7 +23,10 @@ fn enabled() -> HotfixConfig {
 fn render(result: Result<Failure, Ignored>) {
     if let Ok(failure) = result {
         let body = issue_body(&failure.details, 1, "a", "b", &["@x".to_string()]);
-        assert_eq!(cluster_key_in_body(&body), Some(failure.cluster_key.as_str()));
+        assert_eq!(
+            crate::collector::render::marker_key(&body).as_deref(),
+            Some(failure.cluster_key.as_str())
+        );
     }
 }
 
@@ -91,7 +94,7 @@ proptest! {
         let _ = decode_event_payload(&text, MAX_EVENT_PAYLOAD_BYTES);
         let _ = decode_event_payload(&base64::engine::general_purpose::STANDARD.encode(&bytes), 4096);
         let _ = KernelPublicKey::from_pem(&text);
-        let _ = cluster_key_in_body(&text);
+        let _ = crate::collector::render::marker_key(&text);
     }
 
     #[test]

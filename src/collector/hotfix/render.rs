@@ -5,8 +5,8 @@
 //! configured `notify` mentions (validated when the config is read) are written bare.
 //!
 //! The first line of the body is the hidden marker `<!-- lokiwrap-cluster: KEY -->`, which
-//! recovers the key → issue mapping from GitHub; only the first line is read back, and event
-//! text that quotes the marker's name has it defused.
+//! recovers the key → issue mapping from GitHub (`collector::render::marker_key` reads it back);
+//! event text that quotes the marker's name has it defused, so it cannot pass for a marker.
 
 use std::fmt::Write as _;
 
@@ -20,22 +20,9 @@ pub(super) const DEFUSED_MARKER_NAME: &str = "lokiwrap\u{2011}cluster";
 /// GitHub refuses titles over 256 characters.
 const MAX_TITLE_CHARS: usize = 256;
 
-/// The hidden marker line for a cluster key.
+/// The hidden marker line for a cluster key: the collector's, which recovery reads back.
 pub fn marker(cluster_key: &str) -> String {
-    format!("<!-- {MARKER_NAME}: {cluster_key} -->")
-}
-
-/// The cluster key in an issue body written by [`issue_body`]: the marker on its first line.
-pub fn cluster_key_in_body(body: &str) -> Option<&str> {
-    let first = body.lines().next()?.trim();
-    let key = first
-        .strip_prefix("<!--")?
-        .strip_suffix("-->")?
-        .trim()
-        .strip_prefix(MARKER_NAME)?
-        .strip_prefix(':')?
-        .trim();
-    (key.len() == 64 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(key)
+    crate::collector::render::cluster_marker(cluster_key)
 }
 
 /// `Plugin failure: <plugin> (http 502) [1a2b3c4d]` or
@@ -467,16 +454,12 @@ mod tests {
     }
 
     #[test]
-    fn the_marker_is_read_from_the_first_line_only() {
+    fn the_marker_reads_back_as_the_collectors() {
+        use crate::collector::render::marker_key;
         let key = "a".repeat(64);
-        assert_eq!(
-            cluster_key_in_body(&format!("{}\nrest", marker(&key))),
-            Some(key.as_str())
-        );
-        assert_eq!(cluster_key_in_body(&format!("intro\n{}", marker(&key))), None);
-        assert_eq!(cluster_key_in_body(&marker("abc")), None);
-        assert_eq!(cluster_key_in_body(&marker(&"A".repeat(64))), None);
-        assert_eq!(cluster_key_in_body(""), None);
+        assert_eq!(marker_key(&format!("{}\nrest", marker(&key))), Some(key));
+        assert_eq!(marker_key(&marker("abc")), None);
+        assert_eq!(marker_key(""), None);
     }
 
     #[test]

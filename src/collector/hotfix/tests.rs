@@ -301,7 +301,10 @@ fn malformed_payloads_are_named_without_echoing_secrets() {
 fn the_body_holds_everything_needed_to_act() {
     let failure = plugin(PLUGIN_ERROR.as_bytes()).expect("filed");
     let body = body_of(&failure);
-    assert_eq!(cluster_key_in_body(&body), Some(failure.cluster_key.as_str()));
+    assert_eq!(
+        crate::collector::render::marker_key(&body).as_deref(),
+        Some(failure.cluster_key.as_str())
+    );
     assert!(body.starts_with(&format!("<!-- lokiwrap-cluster: {} -->\n", failure.cluster_key)));
     for needle in [
         "### Summary",
@@ -389,7 +392,10 @@ fn event_text_cannot_break_out_of_its_markdown() {
     );
     let failure = plugin(&bytes).expect("filed");
     let body = body_of(&failure);
-    assert_eq!(cluster_key_in_body(&body), Some(failure.cluster_key.as_str()));
+    assert_eq!(
+        crate::collector::render::marker_key(&body).as_deref(),
+        Some(failure.cluster_key.as_str())
+    );
     assert_eq!(body.matches("lokiwrap-cluster:").count(), 1, "{body}");
     // The message sits inside a fence longer than any backtick run it holds.
     assert!(body.contains("````text\n```\n@everyone"), "{body}");
@@ -468,7 +474,10 @@ fn a_failed_run_in_an_allowlisted_repo_is_filed_there() {
     ] {
         assert!(body.contains(needle), "missing {needle:?} in\n{body}");
     }
-    assert_eq!(cluster_key_in_body(&body), Some(failure.cluster_key.as_str()));
+    assert_eq!(
+        crate::collector::render::marker_key(&body).as_deref(),
+        Some(failure.cluster_key.as_str())
+    );
 }
 
 #[test]
