@@ -73,14 +73,21 @@ pub fn run() -> i32 {
     match (config.endpoint(), decision.enabled) {
         (None, _) => checks.info("endpoint", "none: reports stay on this machine"),
         // A common slip: the path lokiwrap adds is already there, so every send would be a 404.
-        (Some(endpoint), _) if endpoint.trim_end_matches('/').ends_with("/v1/crash") => checks.problem(
-            "endpoint",
-            &endpoint,
-            format_args!(
-                "remove /v1/crash: lokiwrap adds it, so reports would go to {}/v1/crash",
-                endpoint.trim_end_matches('/')
-            ),
-        ),
+        (Some(endpoint), _)
+            if endpoint
+                .trim_end_matches('/')
+                .ends_with(&format!("/{}", deliver::CRASH_PATH)) =>
+        {
+            checks.problem(
+                "endpoint",
+                &endpoint,
+                format_args!(
+                    "remove /{path}: lokiwrap adds it, so reports would go to {}/{path}",
+                    endpoint.trim_end_matches('/'),
+                    path = deliver::CRASH_PATH
+                ),
+            )
+        }
         (Some(endpoint), false) => {
             checks.info("endpoint", format_args!("{endpoint} (not contacted: telemetry is off)"))
         }

@@ -17,7 +17,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a 429 without `Retry-After` asks us to wait (the Sentry transports read it the same way).
 const BARE_429_WAIT_SECS: u64 = 60;
-const CRASH_PATH: &str = "v1/crash";
+/// The path lokiwrap adds to the endpoint to send a report.
+pub const CRASH_PATH: &str = "v1/crash";
 const USER_AGENT: &str = concat!("lokiwrap/", env!("CARGO_PKG_VERSION"));
 
 /// What the collector's answer means for the report.

@@ -6,6 +6,8 @@ mod detach;
 mod http;
 mod schedule;
 
+pub use http::CRASH_PATH;
+
 use std::fs::OpenOptions;
 use std::io::{self, ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
