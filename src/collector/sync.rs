@@ -202,27 +202,13 @@ impl Worker {
         let attempts = job.attempts + 1;
         let wait = match &failure {
             Failure::Limited { .. } | Failure::Unauthorized(_) if !self.wake.stopping() => {
-                let named = if let Failure::Limited { wait } = &failure {
-                    *wait
-                } else {
-                    None
-                };
-                let fallback = self
-                    .config
-                    .github
-                    .rate_limit_wait_secs
-                    .saturating_mul(1 << self.limited_streak.min(6));
-                self.limited_streak += 1;
-                let wait = named.unwrap_or(fallback).min(PARK_SECS as u64);
-                // Nothing at all is sent while limited: the whole worker waits.
-                tracing::warn!(%failure, wait_secs = wait, "GitHub asked the collector to slow down");
                 if let Failure::Unauthorized(_) = failure {
                     tracing::error!(
                         "GitHub refused the token in {}: give it Issues: write on the routed repositories",
                         self.config.github.token_env
                     );
                 }
-                self.wake.sleep(Duration::from_secs(wait));
+                self.wait_out(&failure);
                 0
             }
             Failure::Ambiguous(_) => {
@@ -247,6 +233,25 @@ impl Worker {
             return self.store.reschedule(&job.key, now + PARK_SECS, 0);
         }
         self.store.reschedule(&job.key, now + wait, attempts)
+    }
+
+    /// Stops the whole worker for as long as GitHub asked (nothing at all is sent while limited),
+    /// or, when it named no time, for `rate_limit_wait_secs` doubled with each limit in a row.
+    fn wait_out(&mut self, failure: &Failure) {
+        let named = if let Failure::Limited { wait } = failure {
+            *wait
+        } else {
+            None
+        };
+        let fallback = self
+            .config
+            .github
+            .rate_limit_wait_secs
+            .saturating_mul(1 << self.limited_streak.min(6));
+        self.limited_streak += 1;
+        let wait = named.unwrap_or(fallback).min(PARK_SECS as u64);
+        tracing::warn!(%failure, wait_secs = wait, "GitHub asked the collector to slow down");
+        self.wake.sleep(Duration::from_secs(wait));
     }
 
     fn route(&self, subject: &Subject) -> Option<String> {
@@ -529,14 +534,10 @@ impl Worker {
             self.pace(true)?;
             let mut commented = self.github.comment(&link.repo, link.number, &note);
             self.wrote(true);
-            if let Err(Failure::Limited { wait }) = commented {
+            if let Err(limited @ Failure::Limited { .. }) = &commented {
                 // Nothing is sent while limited, this comment included: wait as GitHub asks, then
                 // post it once more.
-                let wait = wait
-                    .unwrap_or(self.config.github.rate_limit_wait_secs)
-                    .min(PARK_SECS as u64);
-                tracing::warn!(wait_secs = wait, "GitHub asked the collector to slow down");
-                self.wake.sleep(Duration::from_secs(wait));
+                self.wait_out(limited);
                 self.pace(true)?;
                 commented = self.github.comment(&link.repo, link.number, &note);
                 self.wrote(true);
