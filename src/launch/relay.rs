@@ -1,19 +1,20 @@
-//! The child's stderr and its relay. When lokiwrap's stderr is a terminal the child gets a
-//! pseudo-terminal for stderr only (so `isatty(2)`, colours and progress bars behave as
-//! unwrapped), otherwise a pipe. Every chunk read is written to lokiwrap's stderr at once,
-//! unchanged, and shown to an observer that looks for crashes and friction.
+//! The relay: copies what the child writes into its output channel (see `channel`) to
+//! lokiwrap's stderr, which is the same place as its stdout when the channel carries both.
+//! Every chunk read is written at once, unchanged, and shown to an observer that looks for
+//! crashes and friction; on a pseudo-terminal it also follows the tool's terminal settings.
 
-use std::io::IsTerminal;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use nix::errno::Errno;
-use nix::fcntl::{FcntlArg, FdFlag, OFlag};
+use nix::fcntl::{FcntlArg, OFlag};
 use nix::poll::PollFlags;
-use nix::sys::termios::OutputFlags;
 
-/// Sees every byte of the child's stderr, in order, after it was relayed.
-pub trait StderrObserver {
+use super::terminal_modes::{ModeMirror, TIOCPKT_IOCTL};
+
+/// Sees every byte of the child's carried output, in order, after it was relayed.
+pub trait OutputObserver {
     fn observe(&mut self, chunk: &[u8]);
 
     /// At the end, the most recent output the relay still holds (at least the last
@@ -21,145 +22,31 @@ pub trait StderrObserver {
     fn finish(&mut self, _earlier: &[u8], _latest: &[u8]) {}
 }
 
-impl StderrObserver for () {
+impl OutputObserver for () {
     fn observe(&mut self, _chunk: &[u8]) {}
 }
 
-/// How much recent output the relay always holds for `StderrObserver::finish`.
+/// How much recent output the relay always holds for `OutputObserver::finish`.
 pub const RECENT: usize = CHUNK - MIN_READ;
-
-nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, libc::winsize);
-nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
-
-/// The two ends of the child's new stderr.
-pub struct StderrCapture {
-    /// lokiwrap reads here: the pipe's read end or the pseudo-terminal's master.
-    pub source: OwnedFd,
-    /// The child's fd 2: the pipe's write end or the pseudo-terminal's slave.
-    pub child_end: OwnedFd,
-    pub is_pty: bool,
-}
-
-/// Why the child's stderr could not be captured as intended, for the one warning line.
-pub enum CaptureProblem {
-    /// A pipe instead of a terminal: isatty(2) is false for the tool.
-    NoPty(Errno),
-    /// No capture at all: the tool writes straight to lokiwrap's stderr.
-    NoPipe(Errno),
-}
-
-/// Creates the child's stderr. `Err` carries what could be had instead, if anything.
-pub fn capture_stderr() -> Result<StderrCapture, (Option<StderrCapture>, CaptureProblem)> {
-    let pty_problem = if std::io::stderr().is_terminal() {
-        match open_stderr_pty() {
-            Ok(capture) => return Ok(capture),
-            Err(errno) => Some(errno),
-        }
-    } else {
-        None
-    };
-    let pipe = open_stderr_pipe();
-    match (pipe, pty_problem) {
-        (Ok(capture), None) => Ok(capture),
-        (Ok(capture), Some(errno)) => Err((Some(capture), CaptureProblem::NoPty(errno))),
-        (Err(errno), _) => Err((None, CaptureProblem::NoPipe(errno))),
-    }
-}
-
-fn open_stderr_pipe() -> nix::Result<StderrCapture> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    set_nonblocking(&read)?;
-    // A larger pipe means fewer wake-ups per megabyte relayed; unwrapped, stderr is usually a
-    // terminal or a file, which never blocks a writer as early as a 64 KiB pipe would. The
-    // kernel may refuse (pipe-max-size); the default size then serves.
-    #[cfg(target_os = "linux")]
-    let _ = nix::fcntl::fcntl(&read, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
-    Ok(StderrCapture {
-        source: read,
-        child_end: write,
-        is_pty: false,
-    })
-}
-
-/// A pseudo-terminal used for stderr only. No setsid and no TIOCSCTTY: the child stays in the
-/// caller's session and process group, the real terminal keeps delivering ^C and ^Z, and
-/// /dev/tty stays the real terminal. Output post-processing is off in the copy of the real
-/// terminal's settings, so the real terminal applies it exactly once when lokiwrap writes.
-fn open_stderr_pty() -> nix::Result<StderrCapture> {
-    let stderr = std::io::stderr();
-    let mut termios = nix::sys::termios::tcgetattr(&stderr)?;
-    termios.output_flags.remove(OutputFlags::OPOST);
-    let size = terminal_size();
-    let pty = nix::pty::openpty(size.as_ref(), Some(&termios))?;
-    for fd in [&pty.master, &pty.slave] {
-        nix::fcntl::fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-    }
-    set_nonblocking(&pty.master)?;
-    Ok(StderrCapture {
-        source: pty.master,
-        child_end: pty.slave,
-        is_pty: true,
-    })
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> nix::Result<()> {
-    let flags = OFlag::from_bits_truncate(nix::fcntl::fcntl(fd, FcntlArg::F_GETFL)?);
-    nix::fcntl::fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).map(drop)
-}
-
-/// The real terminal's size, from whichever of stderr, stdout and stdin is a terminal.
-/// A zero-sized pseudo-terminal would make tools such as cargo think there is no terminal.
-fn terminal_size() -> Option<libc::winsize> {
-    [2, 1, 0].into_iter().find_map(|fd| {
-        let mut size = libc::winsize {
-            ws_row: 0,
-            ws_col: 0,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCGWINSZ writes one winsize into the valid struct we pass.
-        let ok = unsafe { get_window_size(fd, &mut size) }.is_ok();
-        (ok && size.ws_col > 0).then_some(size)
-    })
-}
-
-/// Copies the real terminal's size to the pseudo-terminal (after a SIGWINCH). Returns whether
-/// the size changed.
-pub fn sync_window_size(master: BorrowedFd<'_>) -> bool {
-    let Some(size) = terminal_size() else { return false };
-    let mut old = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one winsize into the valid struct we pass.
-    let _ = unsafe { get_window_size(master.as_raw_fd(), &mut old) };
-    if (old.ws_row, old.ws_col) == (size.ws_row, size.ws_col) {
-        return false;
-    }
-    // SAFETY: TIOCSWINSZ reads one winsize from the valid struct we pass.
-    unsafe { set_window_size(master.as_raw_fd(), &size) }.is_ok()
-}
 
 /// Size of each of the relay's two buffers, and of the largest read.
 const CHUNK: usize = 256 * 1024;
 /// Consecutive reads fill a buffer until less than this is left, then the other one is used:
 /// the output before the latest read stays in place, so nothing needs copying to keep it.
 const MIN_READ: usize = 64 * 1024;
-#[cfg(target_os = "linux")]
-const PIPE_SIZE: i32 = 1024 * 1024;
 /// Reads made per wake-up while the child keeps the pipe full, before signals are looked at
 /// again: a few milliseconds of work at most.
 const READS_PER_STEP: usize = 8;
 
-/// Copies the child's stderr to lokiwrap's, one chunk at a time, inside the launcher's event
-/// loop. While a chunk is not fully written nothing more is read, so a slow reader of
-/// lokiwrap's stderr slows the tool exactly as it would without lokiwrap.
+/// Copies the child's output to lokiwrap's stderr, one chunk at a time, inside the launcher's
+/// event loop. While a chunk is not fully written nothing more is read, so a slow reader of
+/// lokiwrap's output slows the tool exactly as it would without lokiwrap.
 pub struct Relay<'o> {
     source: Option<OwnedFd>,
-    /// The source is a pseudo-terminal master (the child's stderr is a terminal).
+    /// The source is a pseudo-terminal master (the child's output is a terminal).
     is_pty: bool,
+    /// Follows the tool's terminal settings; only while lokiwrap runs in the caller's job.
+    modes: Option<ModeMirror>,
     /// Consecutive reads fill one buffer, then the other: together they always hold the most
     /// recent output. Allocated on the first read, so a quiet run pays nothing for them.
     bufs: [Vec<u8>; 2],
@@ -172,14 +59,18 @@ pub struct Relay<'o> {
     filled: usize,
     /// Bytes the last read returned.
     last_read: usize,
-    observer: &'o mut dyn StderrObserver,
+    observer: &'o mut dyn OutputObserver,
 }
 
 impl<'o> Relay<'o> {
-    pub fn new(source: OwnedFd, is_pty: bool, observer: &'o mut dyn StderrObserver) -> Relay<'o> {
+    /// `pty_name` names the pseudo-terminal when `source` is its master.
+    pub fn new(source: OwnedFd, pty_name: Option<PathBuf>, observer: &'o mut dyn OutputObserver) -> Relay<'o> {
+        let is_pty = pty_name.is_some();
+        let modes = pty_name.and_then(|name| ModeMirror::new(source.as_fd(), name));
         Relay {
             source: Some(source),
             is_pty,
+            modes,
             bufs: [Vec::new(), Vec::new()],
             current: 0,
             earlier: 0,
@@ -194,13 +85,13 @@ impl<'o> Relay<'o> {
         self.source.as_ref().map(|fd| fd.as_fd())
     }
 
-    /// The pseudo-terminal master, while the child's stderr is one and it is still open.
+    /// The pseudo-terminal master, while the child's output is one and it is still open.
     pub fn pty_master(&self) -> Option<BorrowedFd<'_>> {
         self.source().filter(|_| self.is_pty)
     }
 
     /// What the event loop should wait for: room on lokiwrap's stderr while a chunk is pending,
-    /// otherwise data from the child.
+    /// otherwise data (or news of the tool's terminal settings) from the child.
     pub fn interest(&self) -> Option<(BorrowedFd<'_>, PollFlags)> {
         if self.written < self.filled {
             return Some((stderr_fd(), PollFlags::POLLOUT));
@@ -215,12 +106,39 @@ impl<'o> Relay<'o> {
             return;
         }
         for _ in 0..READS_PER_STEP {
-            // Another read is worth trying only if this one filled the buffer and went out whole.
             // Another read is worth trying only after a large one that went out whole: the
             // child is writing faster than one read takes in.
             if !self.read_chunk() || self.written < self.filled || self.last_read < MIN_READ {
                 break;
             }
+        }
+    }
+
+    /// The real terminal, while keys are lent to a program reading the pseudo-terminal.
+    pub fn keys(&self) -> Option<BorrowedFd<'_>> {
+        self.modes.as_ref().and_then(ModeMirror::keys)
+    }
+
+    /// Copies waiting keys into the pseudo-terminal, after poll said they are there.
+    pub fn copy_keys(&mut self) {
+        if let (Some(modes), Some(source)) = (&mut self.modes, &self.source) {
+            modes.copy_keys(source.as_fd());
+        }
+    }
+
+    /// Relays what the child wrote so far and gives the real terminal back its settings:
+    /// the child stopped, and the shell is about to take the terminal.
+    pub fn child_stopped(&mut self) {
+        self.relay_available();
+        if let Some(modes) = &mut self.modes {
+            modes.give_back();
+        }
+    }
+
+    /// The child was continued in the foreground: its terminal settings apply again.
+    pub fn child_continued(&mut self) {
+        if let Some(modes) = &mut self.modes {
+            modes.sync();
         }
     }
 
@@ -238,19 +156,35 @@ impl<'o> Relay<'o> {
             self.bufs[current] = vec![0; CHUNK];
         }
         let start = self.filled;
-        match nix::unistd::read(source, &mut self.bufs[current][start..]) {
-            Ok(0) | Err(Errno::EIO) => {
+        let read = if self.is_pty && PACKET_MODE {
+            read_packet(source.as_fd(), &mut self.bufs[current], start)
+        } else {
+            nix::unistd::read(source, &mut self.bufs[current][start..]).map(Packet::Data)
+        };
+        match read {
+            Ok(Packet::Data(0)) | Err(Errno::EIO) => {
                 // EOF: every writer closed it (EIO is how a pseudo-terminal master says so).
                 self.source = None;
                 false
             }
-            Ok(n) => {
+            Ok(Packet::Data(mut n)) => {
+                if self.modes.as_ref().is_some_and(ModeMirror::adds_carriage_returns) {
+                    n = remove_added_carriage_returns(&mut self.bufs[current][start..start + n]);
+                }
                 self.last_read = n;
                 self.written = start;
                 self.filled = start + n;
                 // Relayed first, looked at after: watching never delays the bytes.
                 self.write_pending();
                 self.observer.observe(&self.bufs[current][start..start + n]);
+                true
+            }
+            Ok(Packet::Status(status)) => {
+                if status & TIOCPKT_IOCTL != 0
+                    && let (Some(modes), Some(source)) = (&mut self.modes, &self.source)
+                {
+                    modes.follow(source.as_fd());
+                }
                 true
             }
             Err(Errno::EINTR) => true,
@@ -284,13 +218,16 @@ impl<'o> Relay<'o> {
     /// for it until it closes, so lokiwrap neither hangs nor cuts that process off.
     pub fn finish(mut self) {
         self.relay_available();
+        if let Some(modes) = &mut self.modes {
+            modes.give_back();
+        }
         let other = &self.bufs[1 - self.current];
         self.observer.finish(
             &other[..self.earlier.min(other.len())],
             &self.bufs[self.current][..self.filled],
         );
         if let Some(source) = self.source.take() {
-            hand_off(source, self.is_pty);
+            hand_off(source, self.modes.take());
         }
     }
 
@@ -329,10 +266,10 @@ fn wait_for(fd: BorrowedFd<'_>, flags: PollFlags) -> bool {
     }
 }
 
-/// Forks a relay that outlives lokiwrap until every writer of the child's stderr has closed
+/// Forks a relay that outlives lokiwrap until every writer of the child's output has closed
 /// it. It leaves the session (no terminal signals reach it), lets go of stdin and stdout (a
 /// pipeline reading lokiwrap's stdout must see EOF), and exits when the stream ends.
-fn hand_off(source: OwnedFd, is_pty: bool) {
+fn hand_off(source: OwnedFd, modes: Option<ModeMirror>) {
     // SAFETY: the launcher is single-threaded, so the forked process may run any code.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
@@ -347,12 +284,93 @@ fn hand_off(source: OwnedFd, is_pty: bool) {
             }
             // Blocking now: reads wait for the writer, and end only at EOF.
             let mut ignore = ();
-            let mut relay = Relay::new(source, is_pty, &mut ignore);
+            let mut relay = Relay::new(source, None, &mut ignore);
+            relay.is_pty = modes.is_some();
+            relay.modes = modes;
+            // The user's shell has the terminal now: its settings are no longer the tool's.
+            if let Some(modes) = &mut relay.modes {
+                modes.detach();
+            }
             relay.relay_available();
             // SAFETY: _exit skips atexit handlers and destructors that belong to the parent.
             unsafe { libc::_exit(0) }
         }
         Ok(nix::unistd::ForkResult::Parent { .. }) => {}
         Err(_) => {}
+    }
+}
+
+/// On Linux the pseudo-terminal's master is in packet mode: each read starts with a status byte.
+const PACKET_MODE: bool = cfg!(target_os = "linux");
+
+enum Packet {
+    /// This many bytes of the child's output, at the position the read was given.
+    Data(usize),
+    /// News from the pseudo-terminal (TIOCPKT_* bits), and no data.
+    Status(u8),
+}
+
+/// Reads one packet into `buf[start..]`, without its status byte: the byte before `start`
+/// lends its place to the status byte and is put back, so the output stays contiguous.
+fn read_packet(source: BorrowedFd<'_>, buf: &mut [u8], start: usize) -> nix::Result<Packet> {
+    let at = start.saturating_sub(1);
+    let kept = buf[at];
+    let n = nix::unistd::read(source, &mut buf[at..])?;
+    if n == 0 {
+        return Ok(Packet::Data(0));
+    }
+    let status = buf[at];
+    if status != 0 {
+        buf[at] = kept;
+        return Ok(Packet::Status(status));
+    }
+    if start == 0 {
+        buf.copy_within(1..n, 0);
+    } else {
+        buf[at] = kept;
+    }
+    Ok(Packet::Data(n - 1))
+}
+
+/// Takes out the "\r" that the pseudo-terminal put before each "\n" (ONLCR), in place, and
+/// returns the new length: the tool's own bytes remain.
+fn remove_added_carriage_returns(data: &mut [u8]) -> usize {
+    let len = data.len();
+    // data[from..] is still to be kept; its first byte is a newline (or the start).
+    let (mut kept, mut from, mut search) = (0, 0, 0);
+    while let Some(offset) = memchr::memchr(b'\n', &data[search..]) {
+        let newline = search + offset;
+        let end = if newline > from && data[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        data.copy_within(from..end, kept);
+        kept += end - from;
+        from = newline;
+        search = newline + 1;
+    }
+    data.copy_within(from.., kept);
+    kept + (len - from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_added_carriage_returns;
+
+    fn undo(text: &[u8]) -> Vec<u8> {
+        let mut data = text.to_vec();
+        let n = remove_added_carriage_returns(&mut data);
+        data.truncate(n);
+        data
+    }
+
+    #[test]
+    fn the_carriage_return_added_before_each_newline_is_taken_out() {
+        assert_eq!(undo(b"a\r\nb\tc\r\r\n"), b"a\nb\tc\r\n");
+        assert_eq!(undo(b"\r\n\r\nend"), b"\n\nend");
+        assert_eq!(undo(b"no newline\r"), b"no newline\r");
+        assert_eq!(undo(b"\nstarts"), b"\nstarts");
+        assert_eq!(undo(b""), b"");
     }
 }
