@@ -322,3 +322,52 @@ fn stderr_bytes_reach_the_terminal_with_output_processing_applied_once() {
     assert_eq!(plain, b"a\r\nb\tc\r\r\ntty\r\n");
     assert_eq!(through_terminal(true), plain);
 }
+
+#[test]
+fn single_key_mode_taken_through_stdout_applies_to_the_keyboard_at_once() {
+    let tmux = Tmux::start();
+    tmux.type_line("stty -a > /tmp/lokiwrap-stty-before-$$");
+    tmux.type_line(&format!(
+        "lokiwrap -- python3 {}; echo rc=$?",
+        sh_quote(&program("keys_after_raw_stdout.py"))
+    ));
+    tmux.wait_for("\nready");
+    // No Enter, and typed at once: the real terminal must already be in single-key mode.
+    tmux.key("x");
+    let screen = tmux.wait_for("rc=0");
+    let lines = output_lines(&screen);
+    let ready = lines.iter().position(|l| *l == "ready").unwrap();
+    assert_eq!(
+        lines[ready + 1],
+        "got x",
+        "the key was echoed or waited for Enter:\n{screen}"
+    );
+    // The terminal is as it was before.
+    tmux.type_line("stty -a | cmp - /tmp/lokiwrap-stty-before-$$ && echo same-modes; rm /tmp/lokiwrap-stty-before-$$");
+    tmux.wait_for("\nsame-modes");
+}
+
+#[test]
+fn ctrl_z_in_an_interactive_shell_run_by_lokiwrap_gives_a_prompt_and_fg_continues() {
+    // bash -i under lokiwrap has no job control of its own (its stderr is lokiwrap's
+    // pseudo-terminal, not its controlling terminal), so its commands share lokiwrap's process
+    // group: ^Z stops the whole job, and the user's shell prompts.
+    let tmux = Tmux::start();
+    tmux.type_line("lokiwrap -- bash --norc -i");
+    tmux.type_line("echo inner-$((1+1))");
+    tmux.wait_for("\ninner-2");
+    tmux.type_line("sleep 50");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.key("C-z");
+    tmux.wait_for("Stopped");
+    tmux.type_line("echo outer-$((2+2))");
+    tmux.wait_for("\nouter-4");
+    tmux.type_line("fg");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.key("C-c");
+    tmux.type_line("echo inner-$((3+3))");
+    tmux.wait_for("\ninner-6");
+    tmux.type_line("exit");
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for("\nrc=0");
+}

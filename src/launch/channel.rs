@@ -9,11 +9,12 @@
 //! hears at once of every change the tool makes to its settings (see `terminal_modes`).
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, OFlag};
 use nix::sys::termios::LocalFlags;
+
+use super::terminal_modes::Pty;
 
 nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, libc::winsize);
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
@@ -26,33 +27,24 @@ pub struct Channel {
     pub source: OwnedFd,
     /// The child's fd 2 (and fd 1 when shared): the pipe's write end or the terminal's slave.
     pub child_end: OwnedFd,
-    /// The pseudo-terminal's name (/dev/pts/N) when the source is its master, in packet mode.
-    pub pty_name: Option<PathBuf>,
+    /// The pseudo-terminal, when the source is its master (in packet mode).
+    pub pty: Option<Pty>,
 }
 
-/// Why the channel could not be what was intended, for the one warning line.
+/// Why there is no channel: the tool then writes straight to lokiwrap's descriptors, as
+/// unwrapped, only unwatched.
 pub enum ChannelProblem {
-    /// A pipe instead of a terminal: isatty is false for the tool.
     NoPty(Errno),
-    /// No channel at all: the tool writes straight to lokiwrap's descriptors.
     NoPipe(Errno),
 }
 
-/// Opens the channel; a pseudo-terminal when `terminal`, which copies `real`'s settings.
-/// `Err` carries what could be had instead, if anything.
-pub fn open(terminal: bool, real: BorrowedFd<'_>) -> Result<Channel, (Option<Channel>, ChannelProblem)> {
-    let pty_problem = if terminal {
-        match open_pty(real) {
-            Ok(channel) => return Ok(channel),
-            Err(errno) => Some(errno),
-        }
+/// Opens the channel: a pseudo-terminal with `real`'s settings when `terminal`, else a pipe.
+/// Without a pseudo-terminal there is no pipe either: the tool must see its terminal.
+pub fn open(terminal: bool, real: BorrowedFd<'_>) -> Result<Channel, ChannelProblem> {
+    if terminal {
+        open_pty(real).map_err(ChannelProblem::NoPty)
     } else {
-        None
-    };
-    match (open_pipe(), pty_problem) {
-        (Ok(channel), None) => Ok(channel),
-        (Ok(channel), Some(errno)) => Err((Some(channel), ChannelProblem::NoPty(errno))),
-        (Err(errno), _) => Err((None, ChannelProblem::NoPipe(errno))),
+        open_pipe().map_err(ChannelProblem::NoPipe)
     }
 }
 
@@ -70,7 +62,7 @@ fn open_pipe() -> nix::Result<Channel> {
     Ok(Channel {
         source: read,
         child_end: write,
-        pty_name: None,
+        pty: None,
     })
 }
 
@@ -93,7 +85,10 @@ fn open_pty(real: BorrowedFd<'_>) -> nix::Result<Channel> {
     Ok(Channel {
         source: pty.master,
         child_end: pty.slave,
-        pty_name: Some(name),
+        pty: Some(Pty {
+            name,
+            settings: termios,
+        }),
     })
 }
 

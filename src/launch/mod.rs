@@ -172,9 +172,8 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
     let destination = destination::of_standard_streams(!inherited.stdout_was_closed());
     let channel = match channel::open(destination.terminal(), std::io::stderr().as_fd()) {
         Ok(channel) => Some(channel),
-        Err((fallback, problem)) => {
+        Err(problem) => {
             match problem {
-                // The tool gets the terminal itself: it runs as unwrapped, only unwatched.
                 ChannelProblem::NoPty(errno) => messages::warn_once(format_args!(
                     "no pseudo-terminal available ({errno}); the tool's output is not watched in this run"
                 )),
@@ -182,7 +181,7 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
                     "cannot capture the tool's output ({errno}); no crash report for this run"
                 )),
             }
-            fallback.filter(|_| !destination.terminal())
+            None
         }
     };
     let attach = |cmd: &mut Command| {
@@ -211,20 +210,23 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
     });
     // Every copy of the child's end in lokiwrap must close now, or EOF never comes.
     drop(cmd);
-    let source = channel.map(|channel| (channel.source, channel.pty_name));
+    let source = channel.map(|channel| (channel.source, channel.pty));
     signals::restore_mask(&mask);
     let child = match spawned {
         Ok(child) => Pid::from_raw(child.id() as i32),
         Err(error) => return Outcome::DidNotStart(explain_exec_failure(path, &error)),
     };
 
-    let mut relay = source.map(|(source, pty_name)| Relay::new(source, pty_name, observer));
+    let mut relay = source.map(|(source, pty)| Relay::new(source, pty, observer));
     let reason = supervise(child, &mut signal_pipe, relay.as_mut(), inherited);
     if let Some(relay) = relay {
         relay.finish();
     }
     Outcome::Ran(reason)
 }
+
+/// How long a "\r" at the end of a read waits for the "\n" that may follow it.
+const RETURN_HELD_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The event loop: waits for the child's output, for room on lokiwrap's stderr, and for
 /// signals (SIGCHLD among them), until the child has ended.
@@ -248,7 +250,14 @@ fn supervise(
                 fds.push(PollFd::new(fd, PollFlags::POLLIN));
                 fds.len() - 1
             });
-            let timeout = pending_stop.timeout().map_or(PollTimeout::NONE, |left| {
+            let wait = match (
+                pending_stop.timeout(),
+                relay.as_ref().is_some_and(|r| r.holding_return()),
+            ) {
+                (_, true) => Some(RETURN_HELD_FOR),
+                (left, false) => left,
+            };
+            let timeout = wait.map_or(PollTimeout::NONE, |left| {
                 PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX)
             });
             let ready = |slot: Option<usize>, fds: &[PollFd]| {
@@ -263,8 +272,12 @@ fn supervise(
             relay.copy_keys();
         }
         // Output first: what the child wrote before it stopped or ended is shown before.
-        if relay_ready && let Some(relay) = relay.as_mut() {
-            relay.step();
+        if let Some(relay) = relay.as_mut() {
+            if relay_ready {
+                relay.step();
+            } else {
+                relay.release_return();
+            }
         }
 
         let origins = signal_pipe.drain();

@@ -4,14 +4,13 @@
 //! crashes and friction; on a pseudo-terminal it also follows the tool's terminal settings.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag};
 use nix::poll::PollFlags;
 
-use super::terminal_modes::{ModeMirror, TIOCPKT_IOCTL};
+use super::terminal_modes::{ModeMirror, Pty, TIOCPKT_IOCTL};
 
 /// Sees every byte of the child's carried output, in order, after it was relayed.
 pub trait OutputObserver {
@@ -59,14 +58,17 @@ pub struct Relay<'o> {
     filled: usize,
     /// Bytes the last read returned.
     last_read: usize,
+    /// A "\r" the tool's terminal wrote last, not relayed yet: if a "\n" comes next, the
+    /// terminal added it (ONLCR) and it is dropped.
+    held_return: bool,
     observer: &'o mut dyn OutputObserver,
 }
 
 impl<'o> Relay<'o> {
-    /// `pty_name` names the pseudo-terminal when `source` is its master.
-    pub fn new(source: OwnedFd, pty_name: Option<PathBuf>, observer: &'o mut dyn OutputObserver) -> Relay<'o> {
-        let is_pty = pty_name.is_some();
-        let modes = pty_name.and_then(|name| ModeMirror::new(source.as_fd(), name));
+    /// `pty` describes the pseudo-terminal when `source` is its master.
+    pub fn new(source: OwnedFd, pty: Option<Pty>, observer: &'o mut dyn OutputObserver) -> Relay<'o> {
+        let is_pty = pty.is_some();
+        let modes = pty.map(ModeMirror::new);
         Relay {
             source: Some(source),
             is_pty,
@@ -77,6 +79,7 @@ impl<'o> Relay<'o> {
             written: 0,
             filled: 0,
             last_read: 0,
+            held_return: false,
             observer,
         }
     }
@@ -169,7 +172,17 @@ impl<'o> Relay<'o> {
             }
             Ok(Packet::Data(mut n)) => {
                 if self.modes.as_ref().is_some_and(ModeMirror::adds_carriage_returns) {
+                    let data = &mut self.bufs[current][start..start + n];
+                    if std::mem::take(&mut self.held_return) && data.first() != Some(&b'\n') {
+                        self.release_return();
+                    }
                     n = remove_added_carriage_returns(&mut self.bufs[current][start..start + n]);
+                    // A read can end between the "\r" and the "\n" the terminal wrote as one:
+                    // a last "\r" waits for the next read, or a moment (`holding_return`).
+                    if n > 0 && self.bufs[current][start + n - 1] == b'\r' {
+                        n -= 1;
+                        self.held_return = true;
+                    }
                 }
                 self.last_read = n;
                 self.written = start;
@@ -194,6 +207,27 @@ impl<'o> Relay<'o> {
                 false
             }
         }
+    }
+
+    /// Whether a "\r" is held back, to be released if no "\n" follows soon.
+    pub fn holding_return(&self) -> bool {
+        self.held_return
+    }
+
+    /// Writes the "\r" held back: the tool wrote it, no "\n" followed.
+    pub fn release_return(&mut self) {
+        if !std::mem::take(&mut self.held_return) {
+            return;
+        }
+        loop {
+            match nix::unistd::write(stderr_fd(), b"\r") {
+                Ok(_) => break,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) if wait_for(stderr_fd(), PollFlags::POLLOUT) => continue,
+                Err(_) => break,
+            }
+        }
+        self.observer.observe(b"\r");
     }
 
     /// Writes what is pending. Stops early on EINTR (so the loop handles the signal) and on
@@ -242,6 +276,7 @@ impl<'o> Relay<'o> {
                 continue;
             }
             if !self.read_chunk() {
+                self.release_return();
                 return;
             }
         }

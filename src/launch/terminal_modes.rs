@@ -20,6 +20,14 @@ use nix::sys::termios::{ControlFlags, InputFlags, LocalFlags, OutputFlags, SetAr
 /// The status bit a packet-mode master reads when the slave's settings changed (Linux).
 pub const TIOCPKT_IOCTL: u8 = 64;
 
+/// The pseudo-terminal, as `channel` created it.
+pub struct Pty {
+    /// Its name (/dev/pts/N), as a program that opens it sees it.
+    pub name: PathBuf,
+    /// The settings it was created with.
+    pub settings: Termios,
+}
+
 pub struct ModeMirror {
     /// The tool's settings: the pseudo-terminal's, as last read.
     latest: Termios,
@@ -48,12 +56,14 @@ struct Lent {
 }
 
 impl ModeMirror {
-    pub fn new(master: BorrowedFd<'_>, name: PathBuf) -> Option<ModeMirror> {
-        let latest = tcgetattr(master).ok()?;
+    /// `pty` as it was created, before the child could change it: a change the child makes
+    /// before the relay starts must still count as a change.
+    pub fn new(pty: Pty) -> ModeMirror {
+        let Pty { name, settings: latest } = pty;
         let real_had_extproc = tcgetattr(std::io::stderr())
             .map(|t| t.local_flags.contains(LocalFlags::EXTPROC))
             .unwrap_or(false);
-        Some(ModeMirror {
+        ModeMirror {
             mirrored: latest.clone(),
             latest,
             lent: None,
@@ -61,7 +71,7 @@ impl ModeMirror {
             touches_terminal: true,
             name,
             keys: None,
-        })
+        }
     }
 
     /// Whether the pseudo-terminal turns each "\n" the tool writes into "\r\n" and does
@@ -99,7 +109,12 @@ impl ModeMirror {
         if !self.touches_terminal || !in_foreground() {
             return;
         }
+        self.copy_changes();
+        // After the settings: keys typed meanwhile are neither echoed nor held for a line.
         self.lend_keys_if_wanted();
+    }
+
+    fn copy_changes(&mut self) {
         let stderr = std::io::stderr();
         let Ok(real) = tcgetattr(&stderr) else { return };
         let target = with_changes(&real, &self.mirrored, &self.latest);
