@@ -149,8 +149,11 @@ fn the_run_that_shows_the_notice_sends_nothing_and_the_next_one_does() {
     let sink = HttpSink::start(Reply::status(202));
     let user = User::new(&sink.url());
     user.write_config(&format!("endpoint = \"{}\"\n", sink.url()));
-    let first = user.crash(&[]);
-    assert!(String::from_utf8_lossy(&first.stderr).contains("a note on crash reports, shown once"));
+    // The notice is shown only on a terminal.
+    let mut first = user.command(&["--", "sh", "-c", "kill -SEGV $$"], &[]);
+    first.stdout(Stdio::null());
+    let (_, terminal) = common::run_on_terminal(&mut first);
+    assert!(String::from_utf8_lossy(&terminal).contains("a note on crash reports, shown once"));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(sink.connections(), 0, "the first run sent something");
     assert!(user.flushers().is_empty());
