@@ -92,7 +92,7 @@ fn status_says_enabled_by_default_with_no_endpoint_and_nothing_pending() {
     let user = User::new();
     assert_eq!(
         user.status(&[]),
-        serde_json::json!({"enabled": true, "decided_by": "default", "endpoint": null, "pending": 0})
+        serde_json::json!({"enabled": true, "decided_by": "default", "endpoint": null, "pending": 0, "waits_for_notice": true})
     );
     let text = String::from_utf8(user.run(&["telemetry", "status"], &[]).stdout).unwrap();
     assert!(
@@ -148,7 +148,7 @@ fn telemetry_off_is_persisted_and_on_removes_it_keeping_the_rest_of_the_file() {
     assert!(user.run(&["telemetry", "on"], &[]).status.success());
     assert_eq!(
         user.status(&[]),
-        serde_json::json!({"enabled": true, "decided_by": "default", "endpoint": null, "pending": 0})
+        serde_json::json!({"enabled": true, "decided_by": "default", "endpoint": null, "pending": 0, "waits_for_notice": false})
     );
     assert!(
         !std::fs::read_to_string(user.config_file())
@@ -244,6 +244,26 @@ fn with_an_opt_out_no_notice_appears_on_a_terminal_either() {
     common::write_config(user.home.path(), "");
     let (_, terminal, _) = user.on_terminal(&["--", "true"], &[]);
     assert!(terminal.contains("a note on crash reports"), "{terminal}");
+}
+
+#[test]
+fn telemetry_on_counts_as_having_read_the_notice() {
+    let user = User::new();
+    assert_eq!(user.status(&[])["waits_for_notice"], true);
+    let text = String::from_utf8(user.run(&["telemetry", "status"], &[]).stdout).unwrap();
+    assert!(
+        text.contains("sending:         waits until the one-time notice has been shown on a terminal")
+            && text.contains("lokiwrap telemetry on"),
+        "{text}"
+    );
+    let on = user.run(&["telemetry", "on"], &[]);
+    assert!(on.status.success(), "{}", String::from_utf8_lossy(&on.stderr));
+    assert!(user.notice_recorded());
+    assert_eq!(user.status(&[])["waits_for_notice"], false);
+    let text = String::from_utf8(user.run(&["telemetry", "status"], &[]).stdout).unwrap();
+    assert!(!text.contains("sending:"), "{text}");
+    let (_, terminal, _) = user.on_terminal(&["--", "true"], &[]);
+    assert_eq!(terminal, "", "no notice after telemetry on");
 }
 
 #[test]

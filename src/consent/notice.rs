@@ -2,7 +2,8 @@
 //! never lands in the middle of a tool's screen), never as a prompt. Only a person reads it, so
 //! it is shown only when stderr is a terminal: a file or pipe (CI logs, `2>err.log`) gets
 //! nothing added. It is not shown at all when a switch turns sending off. A sentinel in the
-//! configuration file records that it was shown; nothing is sent in the run that showed it.
+//! configuration file records that it was shown; until then nothing is sent (see
+//! `consent::sending_endpoint`), and nothing is sent in the run that showed it either.
 
 use std::io::IsTerminal;
 
