@@ -1,0 +1,255 @@
+//! Guarded auto-fix for promoted subjects. One run at a time, on its own thread so that a slow
+//! fixer never holds up issue sync: a fresh worktree of the public repository's clone, the
+//! configured fixer, the configured tests (which must pass), a pushed branch and a pull request
+//! with the reasoning and risk notes. There is no code path that merges, approves or enables
+//! auto-merge. The daily cap is counted in the store, and the kill switch is checked before
+//! every step, so flipping it stops a run between steps and prevents the next ones.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::config::Config;
+use super::github::GitHub;
+use super::store::Store;
+use super::wake::unix_now;
+use lokiwrap_report::scrub::Scrubber;
+
+/// A promoted subject to try to fix, with its public issue.
+pub struct Request {
+    pub key: String,
+    pub title: String,
+    pub public_repo: String,
+    pub public_number: u64,
+    pub issue_url: String,
+}
+
+pub struct Autofixer {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    github: GitHub,
+}
+
+/// Why a run ended without a pull request; stored as the subject's auto-fix state.
+type Stop = String;
+
+impl Autofixer {
+    /// Starts the auto-fix thread; requests are taken one at a time, in order.
+    pub fn start(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        github: GitHub,
+    ) -> Result<(mpsc::Sender<Request>, std::thread::JoinHandle<()>), String> {
+        let (sender, requests) = mpsc::channel::<Request>();
+        let fixer = Autofixer { config, store, github };
+        let thread = std::thread::Builder::new()
+            .name("autofix".into())
+            .spawn(move || {
+                while let Ok(request) = requests.recv() {
+                    fixer.handle(&request);
+                }
+            })
+            .map_err(|e| format!("cannot start the auto-fix thread: {e}"))?;
+        Ok((sender, thread))
+    }
+
+    fn handle(&self, request: &Request) {
+        let state = match self.run(request) {
+            Ok(state) | Err(state) => state,
+        };
+        tracing::info!(key = %request.key, %state, "auto-fix finished");
+        if let Err(error) = self.store.set_autofix(&request.key, &state) {
+            tracing::error!(%error, "cannot record an auto-fix");
+        }
+    }
+
+    fn guard(&self) -> Result<(), Stop> {
+        if self.config.promotion.stopped() {
+            return Err("stopped: the kill switch is on".into());
+        }
+        Ok(())
+    }
+
+    fn run(&self, request: &Request) -> Result<String, Stop> {
+        self.guard()?;
+        let cap = self.config.hotfix.risk_policy.max_autofix_per_day;
+        let day = unix_now().div_euclid(86_400);
+        match self.store.count_daily("autofix", day, cap) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(format!("skipped: the daily cap of {cap} auto-fix runs is reached")),
+            Err(error) => return Err(format!("skipped: {error}")),
+        }
+        let _ = self.store.set_autofix(&request.key, "running");
+        let autofix = &self.config.autofix;
+        let clone = autofix.repo_dir.clone().ok_or("autofix.repo_dir is not set")?;
+        let short: String = request.key.chars().take(12).collect();
+        let branch = format!("lokiwrap/fix-{short}");
+        let worktree = std::env::temp_dir().join(format!("lokiwrap-autofix-{short}-{}", unix_now()));
+        let base = format!("origin/{}", autofix.base_branch);
+        // The newest base, if the remote answers; the local one otherwise.
+        let _ = git(&clone, &["fetch", "--quiet", "origin", &autofix.base_branch]);
+        git(
+            &clone,
+            &["worktree", "add", "--quiet", "-B", &branch, path_str(&worktree)?, &base],
+        )
+        .map_err(|e| format!("failed: cannot make a worktree: {e}"))?;
+        let result = self.fix_in(request, &worktree, &branch, &base);
+        let _ = git(&clone, &["worktree", "remove", "--force", path_str(&worktree)?]);
+        result
+    }
+
+    fn fix_in(&self, request: &Request, worktree: &Path, branch: &str, base: &str) -> Result<String, Stop> {
+        let autofix = &self.config.autofix;
+        let timeout = Duration::from_secs(autofix.timeout_secs.max(1));
+        let fill = |arg: &String| {
+            arg.replace("{issue_url}", &request.issue_url)
+                .replace("{issue_number}", &request.public_number.to_string())
+                .replace("{repo}", &request.public_repo)
+                .replace("{key}", &request.key)
+        };
+        let command: Vec<String> = autofix.command.iter().map(fill).collect();
+        let fixer = run_limited(&command, worktree, timeout).map_err(|e| format!("failed: the fixer {e}"))?;
+        self.guard()?;
+        let tests = run_limited(&autofix.test_command, worktree, timeout)
+            .map_err(|e| format!("failed: the tests did not pass, so no pull request: {e}"))?;
+        self.guard()?;
+        let dirty = git(worktree, &["status", "--porcelain"]).map_err(|e| format!("failed: {e}"))?;
+        if !dirty.trim().is_empty() {
+            git(worktree, &["add", "-A"]).map_err(|e| format!("failed: {e}"))?;
+            let message = format!("Fix: {}", request.title);
+            git(
+                worktree,
+                &[
+                    "-c",
+                    "user.name=lokiwrap-collector",
+                    "-c",
+                    "user.email=lokiwrap-collector@localhost",
+                    "commit",
+                    "-q",
+                    "-m",
+                    &message,
+                ],
+            )
+            .map_err(|e| format!("failed: cannot commit the fix: {e}"))?;
+        }
+        let range = format!("{base}..HEAD");
+        let commits = git(worktree, &["log", "--format=- %s", &range]).map_err(|e| format!("failed: {e}"))?;
+        if commits.trim().is_empty() {
+            return Err("no change: the fixer changed nothing".into());
+        }
+        let stat = git(worktree, &["diff", "--stat", base, "HEAD"]).unwrap_or_default();
+        if autofix.dry_run {
+            return Ok(format!(
+                "dry run: a fix on {branch} passed its tests; nothing pushed (autofix.dry_run)"
+            ));
+        }
+        self.guard()?;
+        git(
+            worktree,
+            &[
+                "push",
+                "--quiet",
+                "--force",
+                "origin",
+                &format!("HEAD:refs/heads/{branch}"),
+            ],
+        )
+        .map_err(|e| format!("failed: cannot push {branch}: {e}"))?;
+        self.guard()?;
+        let scrubber = Scrubber::new();
+        let body = format!(
+            "Proposed by lokiwrap-collector's guarded auto-fix for #{number}.\n\n\
+             ### Reasoning\n\nThe fixer (`{fixer_cmd}`) ran in a fresh worktree of `{base}` and made these commits:\n\n\
+             {commits}\n\nIts last output:\n\n```text\n{fixer_tail}\n```\n\n\
+             ### Tests\n\n`{test_cmd}` passed after the change:\n\n```text\n{test_tail}\n```\n\n\
+             ### Risk notes\n\n```text\n{stat}\n```\n\n\
+             - This pull request is **not** merged automatically: a maintainer must review and merge it.\n\
+             - It was written by a program from a crash or failure report; check that it fixes the cause and not only \
+             the symptom.\n\nFixes #{number}\n",
+            number = request.public_number,
+            fixer_cmd = command.join(" "),
+            test_cmd = autofix.test_command.join(" "),
+            fixer_tail = tail(&fixer, 20),
+            test_tail = tail(&tests, 20),
+        );
+        let body = scrubber.scrub(&body).text.into_owned();
+        let title = scrubber.scrub(&format!("Fix: {}", request.title)).text.into_owned();
+        if let Err(error) = self.store.record_write(unix_now()) {
+            tracing::error!(%error, "cannot record a GitHub write");
+        }
+        let number = self
+            .github
+            .create_pull(&request.public_repo, &title, branch, &autofix.base_branch, &body)
+            .map_err(|e| format!("failed: the pull request was not opened: {e}"))?;
+        Ok(format!("pr #{number}"))
+    }
+}
+
+fn path_str(path: &Path) -> Result<&str, Stop> {
+    path.to_str()
+        .ok_or_else(|| format!("failed: {} is not UTF-8", path.display()))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs `command` in `dir` in its own process group, killing the group at `timeout`. Its
+/// output (both streams) on success; on failure, why, with the output's end.
+fn run_limited(command: &[String], dir: &Path, timeout: Duration) -> Result<String, String> {
+    use std::os::unix::process::CommandExt;
+    let (program, args) = command.split_first().ok_or("is empty")?;
+    let log = tempfile::NamedTempFile::new().map_err(|e| format!("cannot make a log file: {e}"))?;
+    let out = log.reopen().map_err(|e| e.to_string())?;
+    let err = log.reopen().map_err(|e| e.to_string())?;
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("`{program}` could not start: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
+                let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait();
+                return Err(format!("ran past its {} s limit and was stopped", timeout.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("could not be waited for: {e}")),
+        }
+    };
+    let output = std::fs::read_to_string(log.path()).unwrap_or_default();
+    if status.success() {
+        Ok(output)
+    } else {
+        Err(format!("exited with {status}:\n{}", tail(&output, 20)))
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

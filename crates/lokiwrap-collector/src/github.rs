@@ -1,0 +1,317 @@
+//! The few GitHub REST calls the collector makes, and what each answer means for the caller.
+//! No call is ever retried here: a create that failed ambiguously must be looked up before it is
+//! tried again, and only the sync worker knows how to do that.
+
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use lokiwrap_report::percent_encode::percent_encode;
+use lokiwrap_report::utc::parse_rfc3339_utc;
+
+pub const API_VERSION: &str = "2022-11-28";
+
+/// Why a call did not give an answer to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// 304: the cached copy is current.
+    NotModified,
+    /// 301/302/307/308 with the new location.
+    Moved(String),
+    NotFound,
+    Gone,
+    /// A primary or secondary rate limit; the wait GitHub named, in seconds, if it named one.
+    Limited {
+        wait: Option<u64>,
+    },
+    Unauthorized(String),
+    /// No answer, or a 5xx: the write may or may not have happened.
+    Ambiguous(String),
+    /// Any other 4xx: the request itself is wrong for this repository.
+    Refused(u16, String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::NotModified => write!(f, "not modified"),
+            Failure::Moved(to) => write!(f, "moved to {to}"),
+            Failure::NotFound => write!(f, "not found (404)"),
+            Failure::Gone => write!(f, "gone (410)"),
+            Failure::Limited { wait: Some(wait) } => write!(f, "rate limited for {wait} s"),
+            Failure::Limited { wait: None } => write!(f, "rate limited"),
+            Failure::Unauthorized(message) => write!(f, "the token was refused: {message}"),
+            Failure::Ambiguous(message) => write!(f, "no clear answer: {message}"),
+            Failure::Refused(status, message) => write!(f, "refused with {status}: {message}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub state: String,
+    #[serde(default)]
+    pub state_reason: Option<String>,
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub pull_request: Option<Value>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub login: String,
+}
+
+impl Issue {
+    pub fn closed_at_unix(&self) -> Option<i64> {
+        self.closed_at.as_deref().and_then(parse_rfc3339_utc)
+    }
+}
+
+pub struct GitHub {
+    http: Client,
+    api: String,
+    token: String,
+}
+
+/// One page of a list, and whether there is another.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+impl GitHub {
+    pub fn new(api: &str, token: String, timeout: Duration) -> Result<GitHub, String> {
+        let http = Client::builder()
+            .timeout(timeout)
+            // Redirects are followed by the worker, which must learn the issue's new place.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
+        Ok(GitHub {
+            http,
+            api: api.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    fn send(&self, method: Method, path: &str, body: Option<&Value>, etag: Option<&str>) -> Result<Response, Failure> {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.api)
+        };
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .header(USER_AGENT, concat!("lokiwrap-collector/", env!("CARGO_PKG_VERSION")))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .map_err(|e| Failure::Ambiguous(e.without_url().to_string()))?;
+        classify(response)
+    }
+
+    fn parse<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, Failure> {
+        response
+            .json()
+            .map_err(|e| Failure::Ambiguous(format!("unreadable answer: {}", e.without_url())))
+    }
+
+    /// The issue as its answer shows it, with that answer's ETag: the next read of the issue can
+    /// then be conditional on nothing having changed since this write.
+    fn tagged(response: Response) -> Result<(Issue, Option<String>), Failure> {
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        Ok((Self::parse(response)?, etag))
+    }
+
+    pub fn create_issue(
+        &self,
+        repo: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<(Issue, Option<String>), Failure> {
+        let request = json!({ "title": title, "body": body, "labels": labels });
+        Self::tagged(self.send(Method::POST, &format!("/repos/{repo}/issues"), Some(&request), None)?)
+    }
+
+    /// The issue and its ETag; `Failure::NotModified` when `etag` is still current.
+    pub fn get_issue(&self, repo: &str, number: u64, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
+        self.get_issue_at(&format!("/repos/{repo}/issues/{number}"), etag)
+    }
+
+    /// Same, at an API URL or path (where a moved issue now lives).
+    pub fn get_issue_at(&self, path: &str, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
+        Self::tagged(self.send(Method::GET, path, None, etag)?)
+    }
+
+    pub fn update_issue(&self, repo: &str, number: u64, changes: &Value) -> Result<(Issue, Option<String>), Failure> {
+        Self::tagged(self.send(
+            Method::PATCH,
+            &format!("/repos/{repo}/issues/{number}"),
+            Some(changes),
+            None,
+        )?)
+    }
+
+    pub fn comment(&self, repo: &str, number: u64, body: &str) -> Result<(), Failure> {
+        let path = format!("/repos/{repo}/issues/{number}/comments");
+        self.send(Method::POST, &path, Some(&json!({ "body": body })), None)
+            .map(drop)
+    }
+
+    /// Opens a pull request from `head` into `base`; its number. (There is deliberately no
+    /// method to merge one.)
+    pub fn create_pull(&self, repo: &str, title: &str, head: &str, base: &str, body: &str) -> Result<u64, Failure> {
+        #[derive(Deserialize)]
+        struct Pull {
+            number: u64,
+        }
+        let request = json!({ "title": title, "head": head, "base": base, "body": body });
+        let pull: Pull =
+            Self::parse(self.send(Method::POST, &format!("/repos/{repo}/pulls"), Some(&request), None)?)?;
+        Ok(pull.number)
+    }
+
+    /// Issues (open and closed) with `label`, oldest first, 100 a page.
+    /// Only those opened by `creator`, when given.
+    pub fn list_issues(
+        &self,
+        repo: &str,
+        label: &str,
+        creator: Option<&str>,
+        page: u32,
+    ) -> Result<Page<Issue>, Failure> {
+        let label = percent_encode(label);
+        let creator = creator
+            .map(|login| format!("&creator={}", percent_encode(login)))
+            .unwrap_or_default();
+        let path = format!(
+            "/repos/{repo}/issues?state=all&labels={label}{creator}&sort=created&direction=asc&per_page=100&page={page}"
+        );
+        let response = self.send(Method::GET, &path, None, None)?;
+        let more = response
+            .headers()
+            .get(LINK)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|link| link.contains("rel=\"next\""));
+        let items: Vec<Issue> = Self::parse(response)?;
+        Ok(Page {
+            items: items.into_iter().filter(|issue| issue.pull_request.is_none()).collect(),
+            more,
+        })
+    }
+}
+
+fn classify(response: Response) -> Result<Response, Failure> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    match status {
+        StatusCode::NOT_MODIFIED => return Err(Failure::NotModified),
+        StatusCode::MOVED_PERMANENTLY
+        | StatusCode::FOUND
+        | StatusCode::TEMPORARY_REDIRECT
+        | StatusCode::PERMANENT_REDIRECT => {
+            let to = headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            return Err(Failure::Moved(to));
+        }
+        _ => {}
+    }
+    let message = response
+        .json::<Value>()
+        .ok()
+        .and_then(|body| body.get("message").and_then(Value::as_str).map(String::from))
+        .unwrap_or_default();
+    Err(match status.as_u16() {
+        401 => Failure::Unauthorized(message),
+        403 | 429 => match rate_limit_wait(&headers, &message, status.as_u16()) {
+            Some(wait) => Failure::Limited { wait },
+            None => Failure::Refused(status.as_u16(), message),
+        },
+        404 => Failure::NotFound,
+        410 => Failure::Gone,
+        500..=599 => Failure::Ambiguous(format!("{status}: {message}")),
+        code => Failure::Refused(code, message),
+    })
+}
+
+/// For a 403 or 429: `Some(wait)` when it is a rate limit. GitHub's rule, in order: honour
+/// `retry-after`; else when the primary budget is spent, wait for `x-ratelimit-reset`; else a
+/// secondary limit (429, or a message saying so) with no time named.
+fn rate_limit_wait(headers: &HeaderMap, message: &str, status: u16) -> Option<Option<u64>> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    if let Some(seconds) = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+    {
+        return Some(Some(seconds));
+    }
+    if number("x-ratelimit-remaining") == Some(0)
+        && let Some(reset) = number("x-ratelimit-reset")
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        return Some(Some(reset.saturating_sub(now).max(1)));
+    }
+    let secondary = message.to_ascii_lowercase().contains("secondary rate") || message.contains("abuse");
+    (status == 429 || secondary).then_some(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_are_read_in_githubs_order() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            rate_limit_wait(&headers, "Resource not accessible by integration", 403),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(&headers, "You have exceeded a secondary rate limit", 403),
+            Some(None)
+        );
+        assert_eq!(rate_limit_wait(&headers, "", 429), Some(None));
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset", "1".parse().unwrap());
+        assert_eq!(rate_limit_wait(&headers, "", 403), Some(Some(1)));
+        headers.insert(RETRY_AFTER, "30".parse().unwrap());
+        assert_eq!(rate_limit_wait(&headers, "", 403), Some(Some(30)));
+    }
+}

@@ -1,0 +1,570 @@
+//! The kernel's signed plugin inputs, for a collector registered as a kernel plugin. The kernel
+//! posts `{stateId, eventName, eventPayload, settings, authToken, ubiquityKernelToken?, ref,
+//! command, signature}`: `signature` is RSASSA-PKCS1-v1_5 with SHA-256 over `JSON.stringify`
+//! of the other fields in exactly that order (`ubiquityKernelToken` left out when absent), and
+//! `eventPayload` is the event's JSON, brotli-compressed, then base64-encoded.
+//!
+//! The signature is checked before anything is decompressed, so an unsigned sender cannot make
+//! the collector inflate anything; the inflated payload is capped all the same. When the
+//! inputs carry a `ubiquityKernelToken` (the kernel's RS256 attestation, signed with the same
+//! key), it must be unexpired and name the same state and auth token. The auth token itself is
+//! dropped here: it is a live installation token, and nothing downstream needs it.
+
+use std::io::Read;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_NO_PAD_INDIFFERENT};
+use rsa::RsaPublicKey;
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::signature::Verifier;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The largest event payload accepted after decompression. A `kernel.plugin_error` is a few
+/// kilobytes (its message and log lines are capped by the kernel).
+pub const MAX_EVENT_PAYLOAD_BYTES: usize = 1 << 20;
+
+/// Clock skew tolerated on the attestation's `exp` and `iat`, in seconds.
+const CLOCK_SKEW_SECONDS: u64 = 60;
+
+/// The kernel's public key, from the PEM the kernel publishes.
+#[derive(Debug, Clone)]
+pub struct KernelPublicKey {
+    key: VerifyingKey<Sha256>,
+}
+
+impl KernelPublicKey {
+    /// An RSA public key in PEM: `BEGIN PUBLIC KEY` (SPKI, what the kernel documents) or
+    /// `BEGIN RSA PUBLIC KEY` (PKCS#1). A PEM pasted from an environment variable with literal
+    /// `\n` for line breaks is accepted too.
+    pub fn from_pem(pem: &str) -> Result<KernelPublicKey, KeyError> {
+        let pem = pem.trim().replace("\\n", "\n");
+        let key = RsaPublicKey::from_public_key_pem(&pem)
+            .or_else(|_| RsaPublicKey::from_pkcs1_pem(&pem))
+            .map_err(|error| {
+                KeyError(format!(
+                    "not an RSA public key in PEM ({error}): use the kernel's public key, \
+                     starting with -----BEGIN PUBLIC KEY-----"
+                ))
+            })?;
+        Ok(KernelPublicKey {
+            key: VerifyingKey::new(key),
+        })
+    }
+
+    /// Reads `hotfix.kernel_public_key_file`.
+    pub fn from_pem_file(path: &Path) -> Result<KernelPublicKey, KeyError> {
+        let pem = std::fs::read_to_string(path).map_err(|error| {
+            KeyError(format!(
+                "cannot read hotfix.kernel_public_key_file {}: {error}",
+                path.display()
+            ))
+        })?;
+        KernelPublicKey::from_pem(&pem).map_err(|KeyError(message)| {
+            KeyError(format!("hotfix.kernel_public_key_file {}: {message}", path.display()))
+        })
+    }
+
+    fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::try_from(signature).is_ok_and(|signature| self.key.verify(message, &signature).is_ok())
+    }
+}
+
+/// A kernel public key that cannot be used, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(pub String);
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// The inputs as posted. Every field is a string: `settings` and `command` are JSON text.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostedInputs {
+    state_id: String,
+    event_name: String,
+    event_payload: String,
+    settings: String,
+    auth_token: String,
+    #[serde(default)]
+    ubiquity_kernel_token: Option<String>,
+    #[serde(rename = "ref")]
+    git_ref: String,
+    command: String,
+    signature: String,
+}
+
+/// Inputs whose signature checked out, with the event payload decompressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedInputs {
+    pub state_id: String,
+    /// `kernel.plugin_error` for the events this route handles.
+    pub event_name: String,
+    pub git_ref: String,
+    /// Whether a `ubiquityKernelToken` came with the inputs (and was valid).
+    pub attested: bool,
+    /// The event's JSON, at most `MAX_EVENT_PAYLOAD_BYTES`.
+    pub event_payload: Vec<u8>,
+}
+
+/// Why signed inputs were refused; `as_str` is a short name for a metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputsRejected {
+    /// Not the kernel's input shape: the message says which field.
+    Malformed(String),
+    /// The signature does not verify under the configured kernel key.
+    BadSignature,
+    /// The `ubiquityKernelToken` is expired, not yet valid, forged or for other inputs.
+    StaleToken(String),
+    /// The decompressed payload is over the cap.
+    PayloadTooLarge,
+    /// `eventPayload` is not base64 of a brotli stream.
+    PayloadUndecodable(String),
+}
+
+impl InputsRejected {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InputsRejected::Malformed(_) => "inputs_malformed",
+            InputsRejected::BadSignature => "inputs_bad_signature",
+            InputsRejected::StaleToken(_) => "inputs_stale_token",
+            InputsRejected::PayloadTooLarge => "inputs_payload_too_large",
+            InputsRejected::PayloadUndecodable(_) => "inputs_payload_undecodable",
+        }
+    }
+}
+
+impl std::fmt::Display for InputsRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputsRejected::Malformed(why) => write!(f, "not kernel plugin inputs: {why}"),
+            InputsRejected::BadSignature => f.write_str(
+                "the plugin inputs' signature does not verify: hotfix.kernel_public_key_file must hold the public key \
+                 of the kernel that sends them",
+            ),
+            InputsRejected::StaleToken(why) => write!(f, "the ubiquityKernelToken is not valid: {why}"),
+            InputsRejected::PayloadTooLarge => write!(
+                f,
+                "the event payload inflates to more than {MAX_EVENT_PAYLOAD_BYTES} bytes"
+            ),
+            InputsRejected::PayloadUndecodable(why) => write!(f, "eventPayload cannot be decoded: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for InputsRejected {}
+
+/// Verifies the kernel's signed plugin inputs (the raw request body) and returns them with the
+/// event payload decompressed. `now_unix` is the current time, for the attestation's expiry.
+pub fn verify_kernel_inputs(
+    body: &[u8],
+    key: &KernelPublicKey,
+    now_unix: u64,
+) -> Result<VerifiedInputs, InputsRejected> {
+    // serde's messages may quote the offending value: scrubbed like any event text.
+    let inputs: PostedInputs = serde_json::from_slice(body)
+        .map_err(|error| InputsRejected::Malformed(super::clean_line(&error.to_string(), 300)))?;
+    let signature = STANDARD_PAD_INDIFFERENT
+        .decode(inputs.signature.trim())
+        .map_err(|_| InputsRejected::Malformed("signature is not base64".to_string()))?;
+    if !key.verifies(signed_text(&inputs).as_bytes(), &signature) {
+        return Err(InputsRejected::BadSignature);
+    }
+    if let Some(token) = &inputs.ubiquity_kernel_token {
+        check_attestation(token, &inputs, key, now_unix)?;
+    }
+    let event_payload = decode_event_payload(&inputs.event_payload, MAX_EVENT_PAYLOAD_BYTES)?;
+    Ok(VerifiedInputs {
+        state_id: inputs.state_id,
+        event_name: inputs.event_name,
+        git_ref: inputs.git_ref,
+        attested: inputs.ubiquity_kernel_token.is_some(),
+        event_payload,
+    })
+}
+
+/// `JSON.stringify` of the inputs in the kernel's key order. With string values only, serde's
+/// escaping is JavaScript's: `"`, `\` and control characters escaped (`\n`, `\u001b`), all
+/// else, `/` and non-ASCII included, left as it is.
+fn signed_text(inputs: &PostedInputs) -> String {
+    let fields = [
+        ("stateId", Some(&inputs.state_id)),
+        ("eventName", Some(&inputs.event_name)),
+        ("eventPayload", Some(&inputs.event_payload)),
+        ("settings", Some(&inputs.settings)),
+        ("authToken", Some(&inputs.auth_token)),
+        ("ubiquityKernelToken", inputs.ubiquity_kernel_token.as_ref()),
+        ("ref", Some(&inputs.git_ref)),
+        ("command", Some(&inputs.command)),
+    ];
+    let mut text = String::from("{");
+    for (name, value) in fields {
+        let Some(value) = value else { continue };
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push('"');
+        text.push_str(name);
+        text.push_str("\":");
+        text.push_str(&serde_json::Value::from(value.as_str()).to_string());
+    }
+    text.push('}');
+    text
+}
+
+/// The claims of the kernel's attestation that are checked.
+#[derive(Deserialize)]
+struct Attestation {
+    exp: u64,
+    #[serde(default)]
+    iat: Option<u64>,
+    state_id: String,
+    auth_token_sha256: String,
+}
+
+/// `header.claims.signature`, base64url without padding, RS256 with the kernel key.
+fn check_attestation(
+    token: &str,
+    inputs: &PostedInputs,
+    key: &KernelPublicKey,
+    now_unix: u64,
+) -> Result<(), InputsRejected> {
+    let stale = |why: &str| InputsRejected::StaleToken(why.to_string());
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(stale("not three dot-separated parts"));
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD_INDIFFERENT
+            .decode(part)
+            .map_err(|_| stale("not base64url"))
+    };
+    let header_json: serde_json::Value =
+        serde_json::from_slice(&decode(header)?).map_err(|_| stale("the header is not JSON"))?;
+    if header_json.get("alg").and_then(|alg| alg.as_str()) != Some("RS256") {
+        return Err(stale("the header's alg is not RS256"));
+    }
+    let signing_input = &token[..header.len() + 1 + claims.len()];
+    if !key.verifies(signing_input.as_bytes(), &decode(signature)?) {
+        return Err(stale("its signature does not verify under the kernel key"));
+    }
+    let claims: Attestation = serde_json::from_slice(&decode(claims)?)
+        .map_err(|_| stale("the claims lack exp, state_id or auth_token_sha256"))?;
+    if now_unix > claims.exp.saturating_add(CLOCK_SKEW_SECONDS) {
+        return Err(stale("it has expired"));
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now_unix.saturating_add(CLOCK_SKEW_SECONDS))
+    {
+        return Err(stale("it was issued in the future: check the collector's clock"));
+    }
+    if claims.state_id != inputs.state_id {
+        return Err(stale("it was issued for another stateId"));
+    }
+    let token_hash = URL_SAFE_NO_PAD_INDIFFERENT.encode(Sha256::digest(inputs.auth_token.as_bytes()));
+    if claims.auth_token_sha256 != token_hash {
+        return Err(stale("it was issued for another authToken"));
+    }
+    Ok(())
+}
+
+/// base64, then brotli, reading at most `max_bytes` of output.
+pub fn decode_event_payload(encoded: &str, max_bytes: usize) -> Result<Vec<u8>, InputsRejected> {
+    let compressed = STANDARD_PAD_INDIFFERENT
+        .decode(encoded.trim())
+        .map_err(|error| InputsRejected::PayloadUndecodable(format!("not base64 ({error})")))?;
+    let mut inflated = Vec::new();
+    brotli_decompressor::Decompressor::new(compressed.as_slice(), 4096)
+        .take(u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut inflated)
+        .map_err(|error| InputsRejected::PayloadUndecodable(format!("not a brotli stream ({error})")))?;
+    if inflated.len() > max_bytes {
+        return Err(InputsRejected::PayloadTooLarge);
+    }
+    Ok(inflated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::RsaPrivateKey;
+    use rsa::pkcs1v15::SigningKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+
+    const PRIVATE_PEM: &str = include_str!("../../tests/fixtures/hotfix/kernel_test_private_key.pem");
+    const PUBLIC_PEM: &str = include_str!("../../tests/fixtures/hotfix/kernel_test_public_key.pem");
+    const OTHER_PUBLIC_PEM: &str = include_str!("../../tests/fixtures/hotfix/other_public_key.pem");
+    /// Made by `generate_signed_inputs.mjs` with Node's WebCrypto, as the kernel signs.
+    const SIGNED: &str = include_str!("../../tests/fixtures/hotfix/signed_inputs.json");
+    const SIGNED_WITHOUT_TOKEN: &str = include_str!("../../tests/fixtures/hotfix/signed_inputs_without_token.json");
+    const PAYLOAD: &str = include_str!("../../tests/fixtures/hotfix/kernel_plugin_error.json");
+    /// The fixtures' attestation is valid for an hour from this time.
+    const ISSUED_AT: u64 = 1_768_209_243;
+
+    fn public_key() -> KernelPublicKey {
+        KernelPublicKey::from_pem(PUBLIC_PEM).expect("test public key")
+    }
+
+    fn signer() -> SigningKey<Sha256> {
+        SigningKey::new(RsaPrivateKey::from_pkcs8_pem(PRIVATE_PEM).expect("test private key"))
+    }
+
+    fn sign_b64(text: &str) -> String {
+        STANDARD_PAD_INDIFFERENT.encode(signer().sign(text.as_bytes()).to_bytes())
+    }
+
+    fn compress(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams::default();
+        brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("brotli");
+        STANDARD_PAD_INDIFFERENT.encode(out)
+    }
+
+    /// Inputs signed here the way the kernel does, as a JSON object in the kernel's order.
+    fn signed_inputs(token: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
+        let mut ordered = vec![
+            ("stateId", "state-1".to_string()),
+            ("eventName", "kernel.plugin_error".to_string()),
+            ("eventPayload", compress(PAYLOAD.as_bytes())),
+            ("settings", "{\"note\":\"é \\u001b / <>\"}".to_string()),
+            ("authToken", "ghs_test".to_string()),
+        ];
+        if let Some(token) = token {
+            ordered.push(("ubiquityKernelToken", token.to_string()));
+        }
+        ordered.push(("ref", "https://collector.example.dev/v1/events".to_string()));
+        ordered.push(("command", "null".to_string()));
+        let text = format!(
+            "{{{}}}",
+            ordered
+                .iter()
+                .map(|(k, v)| format!("\"{k}\":{}", serde_json::Value::from(v.as_str())))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut map: serde_json::Map<String, serde_json::Value> =
+            ordered.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+        map.insert("signature".into(), sign_b64(&text).into());
+        map
+    }
+
+    fn body(map: &serde_json::Map<String, serde_json::Value>) -> Vec<u8> {
+        serde_json::to_vec(map).expect("json")
+    }
+
+    fn attestation(exp: u64, state_id: &str, auth_token: &str) -> String {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD_INDIFFERENT.encode(bytes);
+        let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = b64(serde_json::json!({
+            "iss": "ubiquity-os-kernel", "aud": "ai.ubq.fi", "iat": exp - 3600, "exp": exp, "jti": "j",
+            "owner": "o", "repo": "r", "installation_id": 1,
+            "auth_token_sha256": b64(&Sha256::digest(auth_token.as_bytes())), "state_id": state_id,
+        })
+        .to_string()
+        .as_bytes());
+        let input = format!("{header}.{claims}");
+        format!("{input}.{}", b64(&signer().sign(input.as_bytes()).to_bytes()))
+    }
+
+    #[test]
+    fn inputs_signed_by_node_webcrypto_verify_with_and_without_a_token() {
+        let verified = verify_kernel_inputs(SIGNED.as_bytes(), &public_key(), ISSUED_AT + 10).expect("signed");
+        assert!(verified.attested);
+        assert_eq!(verified.event_name, "kernel.plugin_error");
+        assert_eq!(verified.git_ref, "https://collector.example.dev/v1/events");
+        let inflated: serde_json::Value = serde_json::from_slice(&verified.event_payload).expect("payload json");
+        let original: serde_json::Value = serde_json::from_str(PAYLOAD).expect("fixture json");
+        assert_eq!(inflated, original);
+
+        let verified =
+            verify_kernel_inputs(SIGNED_WITHOUT_TOKEN.as_bytes(), &public_key(), ISSUED_AT + 10).expect("signed");
+        assert!(!verified.attested);
+    }
+
+    #[test]
+    fn the_fixtures_attestation_goes_stale_after_its_hour() {
+        let result = verify_kernel_inputs(SIGNED.as_bytes(), &public_key(), ISSUED_AT + 3600 + 61);
+        assert!(matches!(result, Err(InputsRejected::StaleToken(_))), "{result:?}");
+        // Without a token there is nothing to expire.
+        assert!(verify_kernel_inputs(SIGNED_WITHOUT_TOKEN.as_bytes(), &public_key(), u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn the_wrong_key_is_a_bad_signature() {
+        let other = KernelPublicKey::from_pem(OTHER_PUBLIC_PEM).expect("other key");
+        assert_eq!(
+            verify_kernel_inputs(SIGNED.as_bytes(), &other, ISSUED_AT),
+            Err(InputsRejected::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_change_to_any_signed_field_is_a_bad_signature() {
+        let original = signed_inputs(None);
+        assert!(verify_kernel_inputs(&body(&original), &public_key(), 0).is_ok());
+        for field in [
+            "stateId",
+            "eventName",
+            "eventPayload",
+            "settings",
+            "authToken",
+            "ref",
+            "command",
+        ] {
+            let mut tampered = original.clone();
+            let value = tampered[field].as_str().expect("string").to_string();
+            tampered.insert(field.to_string(), format!("{value}x").into());
+            assert_eq!(
+                verify_kernel_inputs(&body(&tampered), &public_key(), 0),
+                Err(InputsRejected::BadSignature),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_token_is_signed_only_when_present() {
+        let token = attestation(ISSUED_AT + 3600, "state-1", "ghs_test");
+        let with_token = signed_inputs(Some(&token));
+        assert!(verify_kernel_inputs(&body(&with_token), &public_key(), ISSUED_AT).is_ok());
+
+        // Dropping the token from inputs signed with it breaks the signature.
+        let mut dropped = with_token.clone();
+        dropped.remove("ubiquityKernelToken");
+        assert_eq!(
+            verify_kernel_inputs(&body(&dropped), &public_key(), ISSUED_AT),
+            Err(InputsRejected::BadSignature)
+        );
+        // Adding one to inputs signed without it does too.
+        let mut added = signed_inputs(None);
+        added.insert("ubiquityKernelToken".into(), token.into());
+        assert_eq!(
+            verify_kernel_inputs(&body(&added), &public_key(), ISSUED_AT),
+            Err(InputsRejected::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_token_for_other_inputs_or_forged_is_refused() {
+        for (token, now) in [
+            (attestation(ISSUED_AT + 3600, "another-state", "ghs_test"), ISSUED_AT),
+            (attestation(ISSUED_AT + 3600, "state-1", "ghs_other"), ISSUED_AT),
+            (attestation(ISSUED_AT + 3600, "state-1", "ghs_test"), ISSUED_AT + 7200),
+            (
+                attestation(ISSUED_AT + 3600, "state-1", "ghs_test"),
+                ISSUED_AT - 3600 - 120,
+            ),
+            ("a.b".to_string(), ISSUED_AT),
+            ("eyJhbGciOiJub25lIn0.e30.".to_string(), ISSUED_AT),
+        ] {
+            let inputs = signed_inputs(Some(&token));
+            let result = verify_kernel_inputs(&body(&inputs), &public_key(), now);
+            assert!(
+                matches!(result, Err(InputsRejected::StaleToken(_))),
+                "{token}: {result:?}"
+            );
+        }
+        let mut forged = attestation(ISSUED_AT + 3600, "state-1", "ghs_test");
+        forged.replace_range(forged.len() - 4.., "AAAA");
+        let result = verify_kernel_inputs(&body(&signed_inputs(Some(&forged))), &public_key(), ISSUED_AT);
+        assert!(matches!(result, Err(InputsRejected::StaleToken(_))), "{result:?}");
+    }
+
+    #[test]
+    fn the_signed_text_is_json_stringify_in_kernel_order() {
+        let inputs: PostedInputs = serde_json::from_str(
+            r#"{"command":"null","ref":"r","signature":"s","authToken":"t","settings":"{\"a\":\"\u00e9\/\u001b\"}",
+                "eventPayload":"p","eventName":"n","stateId":"i"}"#,
+        )
+        .expect("inputs");
+        assert_eq!(
+            signed_text(&inputs),
+            concat!(
+                r#"{"stateId":"i","eventName":"n","eventPayload":"p","#,
+                r#""settings":"{\"a\":\"é/\u001b\"}","authToken":"t","ref":"r","command":"null"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn malformed_inputs_are_named_and_do_not_echo_values() {
+        for body in [
+            &b""[..],
+            b"[]",
+            b"{\"stateId\":1}",
+            br#"{"stateId":"ghp_0123456789abcdefghijABCDEFGHIJ012345"}"#,
+        ] {
+            let result = verify_kernel_inputs(body, &public_key(), 0);
+            let Err(InputsRejected::Malformed(why)) = &result else {
+                panic!("{result:?}");
+            };
+            assert!(!why.contains("ghp_"), "{why}");
+        }
+        let result = verify_kernel_inputs(br#"{"stateId":"s","eventName":"e"}"#, &public_key(), 0);
+        assert!(
+            matches!(&result, Err(InputsRejected::Malformed(why)) if why.contains("missing field")),
+            "{result:?}"
+        );
+        let mut inputs = signed_inputs(None);
+        inputs.insert("signature".into(), "not base64!".into());
+        assert!(matches!(
+            verify_kernel_inputs(&body(&inputs), &public_key(), 0),
+            Err(InputsRejected::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn payloads_inflate_within_the_cap_only() {
+        let big = vec![b'a'; 4096];
+        let encoded = compress(&big);
+        assert_eq!(decode_event_payload(&encoded, 4096).expect("at the cap"), big);
+        assert_eq!(
+            decode_event_payload(&encoded, 4095),
+            Err(InputsRejected::PayloadTooLarge)
+        );
+        // A small bomb: 8 MiB of zeros compresses to a few bytes.
+        let bomb = compress(&vec![0u8; 8 << 20]);
+        assert!(bomb.len() < 1024);
+        assert_eq!(
+            decode_event_payload(&bomb, MAX_EVENT_PAYLOAD_BYTES),
+            Err(InputsRejected::PayloadTooLarge)
+        );
+        assert!(matches!(
+            decode_event_payload("%%%", 10),
+            Err(InputsRejected::PayloadUndecodable(_))
+        ));
+        assert!(matches!(
+            decode_event_payload(&STANDARD_PAD_INDIFFERENT.encode(b"not brotli at all"), 1024),
+            Err(InputsRejected::PayloadUndecodable(_))
+        ));
+    }
+
+    #[test]
+    fn keys_load_from_spki_pkcs1_and_escaped_pem() {
+        assert!(KernelPublicKey::from_pem(&PUBLIC_PEM.replace('\n', "\\n")).is_ok());
+        let pkcs1 = {
+            use rsa::pkcs1::EncodeRsaPublicKey;
+            RsaPublicKey::from_public_key_pem(PUBLIC_PEM)
+                .expect("spki")
+                .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+                .expect("pkcs1")
+        };
+        assert!(KernelPublicKey::from_pem(&pkcs1).is_ok());
+        let err = KernelPublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+            .expect_err("garbage");
+        assert!(err.0.contains("BEGIN PUBLIC KEY"), "{err}");
+        let err = KernelPublicKey::from_pem_file(Path::new("/nonexistent/kernel.pem")).expect_err("missing");
+        assert!(err.0.contains("hotfix.kernel_public_key_file"), "{err}");
+    }
+}

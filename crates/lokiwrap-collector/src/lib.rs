@@ -1,0 +1,169 @@
+//! lokiwrap-collector: the server that receives reports, scrubs and validates them again,
+//! de-duplicates them by fingerprint and files one GitHub issue per fingerprint. The request
+//! path only writes to the store; a single background worker makes every GitHub call.
+
+mod autofix;
+pub mod cli;
+pub mod config;
+mod github;
+pub mod hotfix;
+mod ingest;
+mod limits;
+mod render;
+mod server;
+mod stats;
+mod store;
+mod sync;
+mod wake;
+mod writer;
+
+use std::sync::Arc;
+
+use config::Config;
+use limits::Limiter;
+use server::App;
+use stats::Stats;
+use store::{SqliteStore, Store};
+use sync::Worker;
+use wake::{Wake, unix_now};
+use writer::Writer;
+
+/// Runs the collector until SIGINT or SIGTERM. Errors are the operator's to fix and say how.
+pub fn run(config: Config) -> Result<(), String> {
+    let config = Arc::new(config);
+    let address = config.listen_addr()?;
+    let database = config.database_path()?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database)?);
+    let github = if config.uses_github() {
+        let token = std::env::var(&config.github.token_env)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "issues are to be filed but {} is not set; export a GitHub token with Issues: write, \
+                 or remove github.triage_repo and github.tool_repos (and hotfix.enabled) to only store reports",
+                    config.github.token_env
+                )
+            })?;
+        let timeout = std::time::Duration::from_secs(config.github.request_timeout_secs.max(1));
+        Some((
+            github::GitHub::new(&config.github.api_url, token.clone(), timeout)?,
+            token,
+            timeout,
+        ))
+    } else {
+        None
+    };
+    let admin_token = std::env::var(&config.admin_token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let webhook_secret = std::env::var(&config.hotfix.webhook_secret_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    let kernel_key = match &config.hotfix.kernel_public_key_file {
+        Some(path) => Some(hotfix::signature::KernelPublicKey::from_pem_file(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let wake = Arc::new(Wake::default());
+    let (writer, writer_thread) = Writer::start(store.clone(), wake.clone())?;
+    let mut autofix_thread = None;
+    let worker_thread = match github {
+        Some((github, token, timeout)) => {
+            let autofix = if config.autofix_on() {
+                let client = github::GitHub::new(&config.github.api_url, token, timeout)?;
+                let (requests, thread) = autofix::Autofixer::start(config.clone(), store.clone(), client)?;
+                autofix_thread = Some(thread);
+                Some(requests)
+            } else {
+                None
+            };
+            let worker = Worker::new(store.clone(), github, config.clone(), wake.clone(), autofix);
+            let thread = std::thread::Builder::new()
+                .name("github-sync".into())
+                .spawn(move || worker.run())
+                .map_err(|e| format!("cannot start the GitHub sync worker: {e}"))?;
+            Some(thread)
+        }
+        None => None,
+    };
+    let app = Arc::new(App {
+        per_ip: Limiter::per_minute(config.limits.per_ip_per_minute, config.limits.max_tracked_keys),
+        per_project: Limiter::per_minute(config.limits.per_project_per_minute, config.limits.max_tracked_keys),
+        config: config.clone(),
+        scrubber: lokiwrap_report::scrub::Scrubber::new(),
+        stats: Arc::new(Stats::new(lokiwrap_report::utc::rfc3339_utc_signed(unix_now()))),
+        store: store.clone(),
+        writer,
+        admin_token,
+        webhook_secret,
+        kernel_key,
+        wake: wake.clone(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let served = runtime.block_on(serve(app, address, store, &config, &database));
+    wake.stop();
+    drop(runtime);
+    let _ = writer_thread.join();
+    if let Some(thread) = worker_thread {
+        let _ = thread.join();
+    }
+    // The worker held the only sender: the auto-fix thread ends after its current run.
+    if let Some(thread) = autofix_thread {
+        let _ = thread.join();
+    }
+    served
+}
+
+async fn serve(
+    app: Arc<App>,
+    address: std::net::SocketAddr,
+    store: Arc<dyn Store>,
+    config: &Config,
+    database: &std::path::Path,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}; choose another with --listen"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %bound,
+        database = %database.display(),
+        files_issues = config.files_issues(),
+        "lokiwrap-collector listening"
+    );
+    let retention = i64::from(config.limits.report_id_days) * 86_400;
+    let pruning = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            let now = unix_now();
+            let pruned = tokio::task::spawn_blocking(move || store.prune(now - retention, now)).await;
+            if let Ok(Err(error)) = pruned {
+                tracing::error!(%error, "cannot prune old report ids");
+            }
+        }
+    });
+    let service = server::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"));
+    pruning.abort();
+    tracing::info!("lokiwrap-collector stopped");
+    served
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

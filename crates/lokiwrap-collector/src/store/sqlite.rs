@@ -1,0 +1,838 @@
+//! The embedded store: one SQLite file in WAL mode. Writes are serialised on one connection
+//! (SQLite has one writer anyway; queueing in-process means no `SQLITE_BUSY` under load), and
+//! reads use a second connection so that the sync worker never waits behind a batch.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::migrate::{self, Migration};
+use super::{
+    Figures, IssueLink, Job, Kind, Occurrence, Received, Store, StoreError, StoreResult, Stored, Subject, Tally,
+};
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(connection)
+}
+
+fn failed(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| classify(&e, format!("the store could not {what}: {e}"))
+}
+
+/// Sorts SQLite's errors by what the caller can do: wait (busy), have the operator restore or
+/// replace the file (corrupt: also a table or column this code does not find), or fix the
+/// file system (io).
+fn classify(error: &rusqlite::Error, message: String) -> StoreError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(message),
+        Some(
+            ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly
+            | ErrorCode::PermissionDenied
+            | ErrorCode::OutOfMemory
+            | ErrorCode::FileLockingProtocolFailed
+            | ErrorCode::NoLargeFileSupport,
+        ) => StoreError::Io(message),
+        _ => StoreError::Corrupt(message),
+    }
+}
+
+/// The schema version of a database written before versions were recorded (`user_version` 0):
+/// read from what its `subjects` table has, each release having added columns. 0 for a new
+/// database.
+fn unrecorded_version(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<u32> {
+    let columns: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('subjects')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let has = |name: &str| columns.iter().any(|column| column == name);
+    Ok(if columns.is_empty() {
+        0
+    } else if has("quiet_return") {
+        4
+    } else if has("confirmed") {
+        3
+    } else if has("filed_at") {
+        2
+    } else {
+        1
+    })
+}
+
+/// Brings the database to the newest schema: every step after its recorded version, in order,
+/// in one transaction, so that a failed upgrade leaves the database as it was.
+fn migrate(connection: &mut Connection, path: &Path, migrations: &[Migration]) -> Result<(), String> {
+    let newest = migrate::latest(migrations);
+    let cannot_upgrade = |from: u32, e: rusqlite::Error| match classify(&e, String::new()) {
+        StoreError::Busy(_) => format!(
+            "cannot upgrade the database {}: another process holds it ({e}); stop the other lokiwrap-collector using it and start again",
+            path.display()
+        ),
+        StoreError::Io(_) => format!(
+            "cannot upgrade the database {} from schema version {from} to {newest}: {e}; check the path, its permissions and the free space",
+            path.display()
+        ),
+        StoreError::Corrupt(_) => format!(
+            "cannot upgrade the database {} from schema version {from} to {newest}: {e}; nothing was changed. \
+             Restore it from a backup, or point --database at a new file to start an empty store",
+            path.display()
+        ),
+    };
+    let tx = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| cannot_upgrade(0, e))?;
+    let recorded: u32 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| cannot_upgrade(0, e))?;
+    let current = if recorded == 0 {
+        unrecorded_version(&tx).map_err(|e| cannot_upgrade(0, e))?
+    } else {
+        recorded
+    };
+    let steps = migrate::pending(migrations, current).map_err(|known| {
+        format!(
+            "the database {} has schema version {current}, but this lokiwrap-collector knows versions up to {known}: \
+             a newer lokiwrap-collector wrote it. Run that version (or newer), or point --database at another file; \
+             this one was left untouched",
+            path.display()
+        )
+    })?;
+    for step in steps {
+        tx.execute_batch(step.sql).map_err(|e| cannot_upgrade(current, e))?;
+        tracing::info!(version = step.version, step = step.name, "database schema upgraded");
+    }
+    if current != recorded || !steps.is_empty() {
+        tx.pragma_update(None, "user_version", newest)
+            .map_err(|e| cannot_upgrade(current, e))?;
+    }
+    tx.commit().map_err(|e| cannot_upgrade(current, e))
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, String> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {} for the database: {e}", parent.display()))?;
+        }
+        let explain = |e: rusqlite::Error| match classify(&e, String::new()) {
+            StoreError::Corrupt(_) => format!(
+                "cannot open the database {}: {e}; it is damaged or not a lokiwrap-collector database. \
+                 Restore it from a backup, or point --database at a new file",
+                path.display()
+            ),
+            StoreError::Busy(_) => format!(
+                "cannot open the database {}: {e}; another process holds it, stop it and start again",
+                path.display()
+            ),
+            StoreError::Io(_) => format!(
+                "cannot open the database {}: {e}; check the path and its permissions",
+                path.display()
+            ),
+        };
+        let mut writer = open(path).map_err(explain)?;
+        migrate(&mut writer, path, migrate::SQLITE)?;
+        let reader = open(path).map_err(explain)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The parts of a crash report that make its issue: the fingerprint's inputs and the context
+/// that is the same for every occurrence.
+fn crash_details(report: &lokiwrap_report::payload::Report) -> String {
+    serde_json::json!({
+        "tool": report.tool,
+        "error_class": report.error_class,
+        "stack_signature": report.stack_signature,
+        "runtime": report.runtime,
+        "friction_kind": report.friction_kind,
+        "signal": report.signal,
+    })
+    .to_string()
+}
+
+fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received) -> rusqlite::Result<Stored> {
+    let report = &item.report;
+    let fresh = tx
+        .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
+        .execute(params![report.id, item.received_at])?;
+    if fresh == 0 {
+        return Ok(Stored::DuplicateId);
+    }
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO subjects (key, kind, details, count, first_seen, last_seen)
+             VALUES (?1, 'crash', ?2, 1, ?3, ?3)
+             ON CONFLICT (key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen)
+             RETURNING count",
+        )?
+        .query_row(
+            params![report.fingerprint, crash_details(report), item.received_at],
+            |row| row.get(0),
+        )?;
+    let mut tally = tx.prepare_cached(
+        "INSERT INTO tallies (key, dimension, value, count) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (key, dimension, value) DO UPDATE SET count = count + 1",
+    )?;
+    let os_arch = format!("{}/{}", report.os, report.arch);
+    let dimensions = [
+        ("lokiwrap_version", Some(report.lokiwrap_version.as_str())),
+        ("tool_version", report.tool_version.as_deref()),
+        ("os_arch", Some(os_arch.as_str())),
+    ];
+    for (dimension, value) in dimensions {
+        if let Some(value) = value {
+            tally.execute(params![report.fingerprint, dimension, value])?;
+        }
+    }
+    if item.sync {
+        tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
+            .execute(params![report.fingerprint, item.received_at])?;
+    }
+    Ok(if count == 1 { Stored::New } else { Stored::Repeat })
+}
+
+fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
+    let kind: String = row.get("kind")?;
+    let details: String = row.get("details")?;
+    let issue = match (
+        row.get::<_, Option<String>>("issue_repo")?,
+        row.get::<_, Option<i64>>("issue_number")?,
+    ) {
+        (Some(repo), Some(number)) => Some(IssueLink {
+            repo,
+            number: number as u64,
+            state: row
+                .get::<_, Option<String>>("issue_state")?
+                .unwrap_or_else(|| "open".into()),
+            state_reason: row.get("issue_state_reason")?,
+            closed_at: row.get("issue_closed_at")?,
+            etag: row.get("issue_etag")?,
+        }),
+        _ => None,
+    };
+    Ok(Subject {
+        key: row.get("key")?,
+        kind: Kind::from_name(&kind).unwrap_or(Kind::Crash),
+        repo: row.get("repo")?,
+        details: serde_json::from_str(&details).unwrap_or_default(),
+        count: row.get::<_, i64>("count")? as u64,
+        first_seen: row.get("first_seen")?,
+        last_seen: row.get("last_seen")?,
+        issue,
+        synced_count: row.get::<_, i64>("synced_count")? as u64,
+        synced_at: row.get("synced_at")?,
+        confirmed: row.get::<_, i64>("confirmed")? != 0,
+        public_issue: match (
+            row.get::<_, Option<String>>("public_repo")?,
+            row.get::<_, Option<i64>>("public_number")?,
+        ) {
+            (Some(repo), Some(number)) => Some((repo, number as u64)),
+            _ => None,
+        },
+        quiet_return: row.get("quiet_return")?,
+    })
+}
+
+fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Result<Stored> {
+    if let Some(id) = &item.id {
+        let fresh = tx
+            .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
+            .execute(params![id, item.received_at])?;
+        if fresh == 0 {
+            return Ok(Stored::DuplicateId);
+        }
+    }
+    let merged: Option<String> = tx
+        .query_row("SELECT merged_into FROM subjects WHERE key = ?1", [&item.key], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .flatten();
+    let counted = merged.as_deref().unwrap_or(&item.key);
+    let previous: Option<i64> = tx
+        .query_row("SELECT last_seen FROM subjects WHERE key = ?1", [counted], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO subjects (key, kind, repo, details, count, first_seen, last_seen)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+             ON CONFLICT (key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen),
+                 details = CASE WHEN key = ?6 THEN excluded.details ELSE details END
+             RETURNING count",
+        )?
+        .query_row(
+            params![
+                counted,
+                item.kind.name(),
+                item.repo,
+                item.details.to_string(),
+                item.received_at,
+                item.key
+            ],
+            |row| row.get(0),
+        )?;
+    tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
+        .execute(params![counted, item.received_at])?;
+    if let Some(gap) = previous
+        .map(|last| item.received_at - last)
+        .filter(|gap| *gap > item.window_secs)
+    {
+        tx.execute(
+            "UPDATE subjects SET quiet_return = ?2 WHERE key = ?1",
+            params![counted, gap],
+        )?;
+    }
+    Ok(if count == 1 { Stored::New } else { Stored::Repeat })
+}
+
+impl Store for SqliteStore {
+    fn record(&self, occurrence: &Occurrence) -> StoreResult<Stored> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let stored = record_one(&tx, occurrence).map_err(failed("store a failure"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(stored)
+    }
+
+    fn confirm(&self, key: &str, now: i64) -> StoreResult<bool> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        let changed = tx
+            .execute(
+                "UPDATE subjects SET confirmed = 1 WHERE key = ?1 AND confirmed = 0",
+                [key],
+            )
+            .map_err(failed("confirm"))?;
+        if changed > 0 {
+            tx.execute(
+                "INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET due_at = ?2",
+                params![key, now],
+            )
+            .map_err(failed("confirm"))?;
+        }
+        tx.commit().map_err(failed("commit"))?;
+        Ok(changed > 0)
+    }
+
+    fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE subjects SET public_repo = ?2, public_number = ?3 WHERE key = ?1",
+                params![key, repo, number as i64],
+            )
+            .map(drop)
+            .map_err(failed("record a public issue"))
+    }
+
+    fn add_occurrences(&self, key: &str, count: u64, since: i64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE subjects SET count = count + ?2, first_seen = min(first_seen, ?3) WHERE key = ?1",
+                params![key, count as i64, since],
+            )
+            .map(drop)
+            .map_err(failed("add occurrences"))
+    }
+
+    fn clear_quiet_return(&self, key: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("UPDATE subjects SET quiet_return = NULL WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(failed("record an announcement"))
+    }
+
+    fn set_autofix(&self, key: &str, state: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("UPDATE subjects SET autofix = ?2 WHERE key = ?1", params![key, state])
+            .map(drop)
+            .map_err(failed("record an auto-fix"))
+    }
+
+    fn merge_into(&self, key: &str, into: &str, now: i64) -> StoreResult<()> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        tx.execute(
+            "UPDATE subjects SET count = count + (SELECT count FROM subjects WHERE key = ?1),
+             last_seen = max(last_seen, (SELECT last_seen FROM subjects WHERE key = ?1)) WHERE key = ?2",
+            params![key, into],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.execute(
+            "UPDATE subjects SET merged_into = ?2 WHERE key = ?1",
+            params![key, into],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+            .map_err(failed("merge a subject"))?;
+        tx.execute(
+            "INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![into, now],
+        )
+        .map_err(failed("merge a subject"))?;
+        tx.commit().map_err(failed("commit"))
+    }
+
+    fn newest_with_issue(&self, repo: &str, kinds: &[Kind]) -> StoreResult<Option<String>> {
+        let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT key, kind FROM subjects WHERE issue_repo = ?1 AND issue_number IS NOT NULL
+                 AND merged_into IS NULL ORDER BY filed_at DESC, issue_number DESC",
+            )
+            .map_err(failed("find the newest issue"))?;
+        let rows = statement
+            .query_map([repo], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(failed("find the newest issue"))?;
+        for row in rows {
+            let (key, kind) = row.map_err(failed("find the newest issue"))?;
+            if names.contains(&kind.as_str()) {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    fn merged_keys(&self, key: &str) -> StoreResult<Vec<String>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached("SELECT key FROM subjects WHERE merged_into = ?1 ORDER BY first_seen")
+            .map_err(failed("read merged subjects"))?;
+        let rows = statement
+            .query_map([key], |row| row.get(0))
+            .map_err(failed("read merged subjects"))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(failed("read merged subjects"))
+    }
+
+    fn record_creation(&self, repo: &str, at: i64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "INSERT INTO issue_creations (repo, at) VALUES (?1, ?2)",
+                params![repo, at],
+            )
+            .map(drop)
+            .map_err(failed("record a new issue"))
+    }
+
+    fn creations_since(&self, repo: &str, since: i64) -> StoreResult<u32> {
+        self.reader()
+            .query_row(
+                "SELECT count(*) FROM issue_creations WHERE repo = ?1 AND at >= ?2",
+                params![repo, since],
+                |row| row.get::<_, i64>(0).map(|n| n as u32),
+            )
+            .map_err(failed("count new issues"))
+    }
+
+    fn count_daily(&self, name: &str, day: i64, limit: u32) -> StoreResult<Option<u32>> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let used: i64 = tx
+            .query_row(
+                "SELECT count FROM daily_counts WHERE name = ?1 AND day = ?2",
+                params![name, day],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed("read a daily count"))?
+            .unwrap_or(0);
+        if used >= i64::from(limit) {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO daily_counts (name, day, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (name, day) DO UPDATE SET count = count + 1",
+            params![name, day],
+        )
+        .map_err(failed("count"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(Some(used as u32 + 1))
+    }
+
+    fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>> {
+        let mut connection = self.writer();
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed("start a transaction"))?;
+        let outcomes = batch
+            .iter()
+            .map(|item| store_one(&tx, item))
+            .collect::<rusqlite::Result<Vec<_>>>();
+        let outcomes = outcomes.map_err(failed("store a report"))?;
+        tx.commit().map_err(failed("commit"))?;
+        Ok(outcomes)
+    }
+
+    fn subject(&self, key: &str) -> StoreResult<Option<Subject>> {
+        self.reader()
+            .query_row("SELECT * FROM subjects WHERE key = ?1", [key], read_subject)
+            .optional()
+            .map_err(failed("read a fingerprint"))
+    }
+
+    fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT dimension, value, count FROM tallies WHERE key = ?1 ORDER BY dimension, count DESC, value",
+            )
+            .map_err(failed("read tallies"))?;
+        let rows = statement
+            .query_map([key], |row| {
+                Ok(Tally {
+                    dimension: row.get(0)?,
+                    value: row.get(1)?,
+                    count: row.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(failed("read tallies"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(failed("read tallies"))
+    }
+
+    fn due_job(&self, now: i64) -> StoreResult<Option<Job>> {
+        self.reader()
+            .query_row(
+                "SELECT key, due_at, attempts FROM sync_jobs WHERE due_at <= ?1 ORDER BY due_at, key LIMIT 1",
+                [now],
+                |row| {
+                    Ok(Job {
+                        key: row.get(0)?,
+                        due_at: row.get(1)?,
+                        attempts: row.get::<_, i64>(2)? as u32,
+                    })
+                },
+            )
+            .optional()
+            .map_err(failed("read the sync queue"))
+    }
+
+    fn next_due_at(&self) -> StoreResult<Option<i64>> {
+        self.reader()
+            .query_row("SELECT min(due_at) FROM sync_jobs", [], |row| row.get(0))
+            .map_err(failed("read the sync queue"))
+    }
+
+    fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE sync_jobs SET due_at = ?2, attempts = ?3 WHERE key = ?1",
+                params![key, due_at, attempts as i64],
+            )
+            .map(drop)
+            .map_err(failed("reschedule a sync"))
+    }
+
+    fn finish_job(&self, key: &str, synced_count: u64, now: i64, next_due_at: i64) -> StoreResult<()> {
+        let mut connection = self.writer();
+        let tx = connection.transaction().map_err(failed("start a transaction"))?;
+        tx.execute(
+            "UPDATE subjects SET synced_count = ?2, synced_at = ?3 WHERE key = ?1",
+            params![key, synced_count as i64, now],
+        )
+        .map_err(failed("record a sync"))?;
+        let current: Option<i64> = tx
+            .query_row("SELECT count FROM subjects WHERE key = ?1", [key], |row| row.get(0))
+            .optional()
+            .map_err(failed("read a fingerprint"))?;
+        if current.is_some_and(|count| count as u64 > synced_count) {
+            tx.execute(
+                "UPDATE sync_jobs SET due_at = ?2, attempts = 0 WHERE key = ?1",
+                params![key, next_due_at],
+            )
+        } else {
+            tx.execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+        }
+        .map_err(failed("update the sync queue"))?;
+        tx.commit().map_err(failed("commit"))
+    }
+
+    fn drop_job(&self, key: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("DELETE FROM sync_jobs WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(failed("update the sync queue"))
+    }
+
+    fn link_issue(&self, key: &str, link: Option<&IssueLink>) -> StoreResult<()> {
+        let number = link.map(|l| l.number as i64);
+        self.writer()
+            .execute(
+                "UPDATE subjects SET issue_repo = ?2, issue_number = ?3, issue_state = ?4,
+                 issue_state_reason = ?5, issue_closed_at = ?6, issue_etag = ?7,
+                 filed_at = CASE WHEN ?3 IS NULL THEN NULL ELSE coalesce(filed_at, unixepoch()) END
+                 WHERE key = ?1",
+                params![
+                    key,
+                    link.map(|l| &l.repo),
+                    number,
+                    link.map(|l| &l.state),
+                    link.and_then(|l| l.state_reason.as_ref()),
+                    link.and_then(|l| l.closed_at),
+                    link.and_then(|l| l.etag.as_ref()),
+                ],
+            )
+            .map(drop)
+            .map_err(failed("record an issue"))
+    }
+
+    fn record_write(&self, at: i64) -> StoreResult<()> {
+        self.writer()
+            .execute("INSERT INTO github_writes (at) VALUES (?1)", [at])
+            .map(drop)
+            .map_err(failed("record a GitHub write"))
+    }
+
+    fn writes_since(&self, since: i64) -> StoreResult<(u32, Option<i64>)> {
+        self.reader()
+            .query_row(
+                "SELECT count(*), min(at) FROM github_writes WHERE at >= ?1",
+                [since],
+                |row| Ok((row.get::<_, i64>(0)? as u32, row.get(1)?)),
+            )
+            .map_err(failed("read the GitHub budget"))
+    }
+
+    fn bump(&self, counter: &str, by: u64) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                params![counter, by as i64],
+            )
+            .map(drop)
+            .map_err(failed("count"))
+    }
+
+    fn figures(&self) -> StoreResult<Figures> {
+        let connection = self.reader();
+        let read = |sql: &str| {
+            connection
+                .query_row(sql, [], |row| row.get::<_, i64>(0))
+                .map(|n| n as u64)
+        };
+        let subjects = read("SELECT count(*) FROM subjects").map_err(failed("count fingerprints"))?;
+        let queue_depth = read("SELECT count(*) FROM sync_jobs").map_err(failed("count the sync queue"))?;
+        let mut statement = connection
+            .prepare("SELECT name, value FROM counters")
+            .map_err(failed("read counters"))?;
+        let counters = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))
+            .map_err(failed("read counters"))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(failed("read counters"))?;
+        Ok(Figures {
+            subjects,
+            queue_depth,
+            counters,
+        })
+    }
+
+    fn prune(&self, before: i64, now: i64) -> StoreResult<()> {
+        let connection = self.writer();
+        connection
+            .execute("DELETE FROM report_ids WHERE received_at < ?1", [before])
+            .map_err(failed("prune"))?;
+        connection
+            .execute("DELETE FROM github_writes WHERE at < ?1", [now - 3600])
+            .map_err(failed("prune"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lokiwrap_report::payload::{Report, sample_report};
+
+    fn report(error_class: &str) -> Report {
+        let mut report = sample_report("npm", error_class, &["main"]);
+        report.tool_version = Some("10.2.0".into());
+        report.runtime = Some("node".into());
+        report
+    }
+
+    fn received(report: &Report, at: i64) -> Received {
+        Received {
+            report: report.clone(),
+            received_at: at,
+            sync: true,
+        }
+    }
+
+    #[test]
+    fn repeats_count_once_per_id_and_keep_one_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db/collector.sqlite")).unwrap();
+        let first = report("TypeError");
+        let mut second = report("TypeError");
+        second.os = "macos".into();
+        let outcomes = store
+            .ingest(&[received(&first, 100), received(&second, 105), received(&first, 106)])
+            .unwrap();
+        assert_eq!(outcomes, [Stored::New, Stored::Repeat, Stored::DuplicateId]);
+        let subject = store.subject(&first.fingerprint).unwrap().unwrap();
+        assert_eq!((subject.count, subject.first_seen, subject.last_seen), (2, 100, 105));
+        assert_eq!(subject.details["tool"], "npm");
+        let tallies = store.tallies(&first.fingerprint).unwrap();
+        assert!(tallies.contains(&Tally {
+            dimension: "os_arch".into(),
+            value: "macos/x86_64".into(),
+            count: 1
+        }));
+        assert!(tallies.contains(&Tally {
+            dimension: "tool_version".into(),
+            value: "10.2.0".into(),
+            count: 2
+        }));
+        assert_eq!(store.figures().unwrap().queue_depth, 1);
+        assert_eq!(store.due_job(99).unwrap(), None);
+        assert_eq!(store.due_job(100).unwrap().unwrap().key, first.fingerprint);
+    }
+
+    #[test]
+    fn a_job_stays_when_occurrences_arrive_during_its_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        let crash = report("RangeError");
+        store.ingest(&[received(&crash, 10)]).unwrap();
+        store.ingest(&[received(&report("RangeError"), 11)]).unwrap();
+        store.finish_job(&crash.fingerprint, 1, 12, 600).unwrap();
+        assert_eq!(store.due_job(600).unwrap().unwrap().due_at, 600);
+        store.finish_job(&crash.fingerprint, 2, 600, 1200).unwrap();
+        assert_eq!(store.next_due_at().unwrap(), None);
+        assert_eq!(store.subject(&crash.fingerprint).unwrap().unwrap().synced_count, 2);
+    }
+
+    #[test]
+    fn the_store_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.sqlite");
+        let crash = report("KeyError");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.ingest(&[received(&crash, 1)]).unwrap();
+            let link = IssueLink {
+                repo: "acme/triage".into(),
+                number: 7,
+                state: "open".into(),
+                state_reason: None,
+                closed_at: None,
+                etag: Some("\"abc\"".into()),
+            };
+            store.link_issue(&crash.fingerprint, Some(&link)).unwrap();
+            store.bump("issues_created", 1).unwrap();
+            store.record_write(50).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store
+                .subject(&crash.fingerprint)
+                .unwrap()
+                .unwrap()
+                .issue
+                .unwrap()
+                .number,
+            7
+        );
+        assert_eq!(store.figures().unwrap().counters["issues_created"], 1);
+        assert_eq!(store.writes_since(0).unwrap(), (1, Some(50)));
+        let mode: String = store
+            .reader()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    fn failure(key: &str, id: &str, at: i64) -> Occurrence {
+        Occurrence {
+            key: key.into(),
+            kind: Kind::PluginFailure,
+            repo: "acme/plugin".into(),
+            details: serde_json::json!({"plugin": "acme/plugin"}),
+            id: Some(id.into()),
+            received_at: at,
+            window_secs: 100,
+        }
+    }
+
+    #[test]
+    fn merged_failures_are_counted_on_the_subject_they_went_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        assert_eq!(store.record(&failure("a", "d1", 10)).unwrap(), Stored::New);
+        assert_eq!(store.record(&failure("a", "d1", 11)).unwrap(), Stored::DuplicateId);
+        assert_eq!(store.record(&failure("b", "d2", 12)).unwrap(), Stored::New);
+        let link = IssueLink {
+            repo: "acme/plugin".into(),
+            number: 3,
+            state: "open".into(),
+            state_reason: None,
+            closed_at: None,
+            etag: None,
+        };
+        store.link_issue("a", Some(&link)).unwrap();
+        assert_eq!(
+            store
+                .newest_with_issue("acme/plugin", &[Kind::PluginFailure])
+                .unwrap()
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(store.newest_with_issue("acme/plugin", &[Kind::Crash]).unwrap(), None);
+        store.merge_into("b", "a", 13).unwrap();
+        store.record(&failure("b", "d3", 14)).unwrap();
+        assert_eq!(store.subject("a").unwrap().unwrap().count, 3);
+        assert_eq!(store.merged_keys("a").unwrap(), ["b"]);
+        assert_eq!(store.due_job(100).unwrap().unwrap().key, "a");
+        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, None);
+        store.record(&failure("a", "d4", 500)).unwrap();
+        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, Some(486));
+    }
+
+    #[test]
+    fn a_daily_cap_holds_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.sqlite");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(1));
+            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(2));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), None);
+        assert_eq!(store.count_daily("autofix", 20_001, 2).unwrap(), Some(1));
+    }
+}

@@ -1,0 +1,332 @@
+//! Promotion and guarded auto-fix, with the real collector, the fake GitHub and real git
+//! repositories: a confirmed or frequent crash gets a sanitised public issue linked both ways;
+//! auto-fix runs the fixer and the tests in a fresh worktree, pushes a branch and opens a pull
+//! request, within a daily cap that survives restarts, never while the kill switch is on, and
+//! never merges.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::collector::{Collector, post, report};
+use common::fake_github::{FakeGithub, TEST_TOKEN};
+use lokiwrap_collector::hotfix::webhook::sign;
+use serde_json::json;
+
+const SECRET: &str = "webhook-secret-for-tests";
+
+fn base_config(fake: &FakeGithub, extra: &str) -> String {
+    format!(
+        "[github]\napi_url = \"{}\"\ntriage_repo = \"acme/triage\"\nwrite_interval_ms = 20\nnotify_interval_ms = 20\n\
+         update_interval_secs = 1\n{extra}",
+        fake.url
+    )
+}
+
+fn start_in(dir: tempfile::TempDir, config: &str) -> Collector {
+    Collector::start_in(
+        dir,
+        config,
+        &[
+            ("LOKIWRAP_GITHUB_TOKEN", TEST_TOKEN),
+            ("LOKIWRAP_WEBHOOK_SECRET", SECRET),
+        ],
+    )
+}
+
+/// A maintainer puts `label` on a triage issue: GitHub's `issues` webhook.
+fn label_issue(collector: &Collector, fake: &FakeGithub, number: u64, label: &str) -> u16 {
+    let issue = fake
+        .issues("acme/triage")
+        .into_iter()
+        .find(|i| i.number == number)
+        .unwrap();
+    let event = json!({
+        "action": "labeled",
+        "label": {"name": label},
+        "issue": {"number": number, "body": issue.body},
+        "repository": {"full_name": "acme/triage"},
+        "sender": {"login": "maintainer", "type": "User"}
+    })
+    .to_string();
+    reqwest::blocking::Client::new()
+        .post(format!("{}/github/webhook", collector.url))
+        .header("content-type", "application/json")
+        .header("x-github-event", "issues")
+        .header("x-github-delivery", format!("label-{number}"))
+        .header("x-hub-signature-256", sign(SECRET.as_bytes(), event.as_bytes()))
+        .body(event)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Files one crash issue per class and returns their numbers in order.
+fn file_crashes(collector: &Collector, fake: &FakeGithub, classes: &[&str]) -> Vec<u64> {
+    for class in classes {
+        post(&collector.url, report("npm", class, &["run"]).to_string().as_bytes());
+    }
+    assert!(fake.wait_for(
+        "POST",
+        "/repos/acme/triage/issues",
+        classes.len(),
+        Duration::from_secs(20)
+    ));
+    let mut numbers: Vec<u64> = fake.issues("acme/triage").iter().map(|i| i.number).collect();
+    numbers.sort();
+    numbers
+}
+
+#[test]
+fn a_crash_reaching_the_threshold_gets_one_sanitised_public_issue_linked_both_ways() {
+    let fake = FakeGithub::start();
+    let config = base_config(&fake, "[promotion]\npublic_repo = \"acme/public\"\nthreshold = 3\n");
+    let collector = start_in(tempfile::tempdir().unwrap(), &config);
+    let mut leaky = report("npm", "TypeError", &["run"]);
+    leaky["tool_version"] = json!("10.2.0 jane.doe@example.com");
+    for _ in 0..2 {
+        let mut again = report("npm", "TypeError", &["run"]);
+        again["tool_version"] = leaky["tool_version"].clone();
+        post(&collector.url, again.to_string().as_bytes());
+    }
+    assert!(fake.wait_for("POST", "/repos/acme/triage/issues", 1, Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        fake.count("POST", "/repos/acme/public/issues"),
+        0,
+        "promoted before the threshold"
+    );
+    post(&collector.url, leaky.to_string().as_bytes());
+    assert!(fake.wait_for("POST", "/repos/acme/public/issues", 1, Duration::from_secs(20)));
+    assert!(fake.wait_for(
+        "POST",
+        "/repos/acme/triage/issues/*/comments",
+        1,
+        Duration::from_secs(10)
+    ));
+
+    let public = &fake.issues("acme/public")[0];
+    let body = public.body.clone().unwrap();
+    assert!(
+        body.contains("TypeError") && body.contains("| Occurrences | 3 |"),
+        "{body}"
+    );
+    assert!(body.contains("lokiwrap-public"), "{body}");
+    for private in ["acme/triage", "lokiwrap-fingerprint", "jane.doe", "example.com"] {
+        assert!(
+            !body.contains(private),
+            "{private} leaked into the public issue: {body}"
+        );
+    }
+    let triage = &fake.issues("acme/triage")[0];
+    assert_eq!(triage.comments.len(), 1);
+    assert!(
+        triage.comments[0]
+            .body
+            .contains(&format!("acme/public/issues/{}", public.number))
+    );
+    // More occurrences never promote twice.
+    post(
+        &collector.url,
+        report("npm", "TypeError", &["run"]).to_string().as_bytes(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(fake.count("POST", "/repos/acme/public/issues"), 1);
+}
+
+#[test]
+fn a_maintainers_confirmed_label_promotes_at_once_and_the_kill_switch_stops_it() {
+    let fake = FakeGithub::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kill = dir.path().join("stop");
+    let config = base_config(
+        &fake,
+        &format!(
+            "[promotion]\npublic_repo = \"acme/public\"\nkill_switch_file = \"{}\"\n",
+            kill.display()
+        ),
+    );
+    let collector = start_in(dir, &config);
+    let numbers = file_crashes(&collector, &fake, &["TypeError", "RangeError"]);
+    std::fs::write(&kill, "").unwrap();
+    assert_eq!(label_issue(&collector, &fake, numbers[0], "confirmed"), 202);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        fake.count("POST", "/repos/acme/public/issues"),
+        0,
+        "promoted with the kill switch on"
+    );
+
+    std::fs::remove_file(&kill).unwrap();
+    assert_eq!(label_issue(&collector, &fake, numbers[1], "wontfix"), 202);
+    assert_eq!(label_issue(&collector, &fake, numbers[1], "confirmed"), 202);
+    assert!(fake.wait_for("POST", "/repos/acme/public/issues", 1, Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fake.issues("acme/public").len(), 1);
+    assert!(fake.issues("acme/public")[0].title.contains("RangeError"));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A bare `origin` with one commit on `main`, and a clone of it for the collector.
+fn repositories(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let origin = root.join("origin.git");
+    let clone = root.join("clone");
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "-q", "--bare"]);
+    git(
+        root,
+        &["clone", "-q", origin.to_str().unwrap(), clone.to_str().unwrap()],
+    );
+    std::fs::write(clone.join("README"), "tool\n").unwrap();
+    git(&clone, &["add", "README"]);
+    git(&clone, &["commit", "-qm", "start"]);
+    git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+    (origin, clone)
+}
+
+fn autofix_config(fake: &FakeGithub, clone: &Path, test: &str, cap: u32) -> String {
+    base_config(
+        fake,
+        &format!(
+            "[hotfix]\nmodes = [\"issue\", \"pr\"]\n[hotfix.risk_policy]\nmax_autofix_per_day = {cap}\n\
+             [promotion]\npublic_repo = \"acme/public\"\n\
+             [autofix]\nrepo_dir = \"{}\"\ndry_run = false\ntimeout_secs = 60\n\
+             command = [\"sh\", \"-c\", \"echo handled > FIX && git add FIX && git -c user.name=f -c user.email=f@example.invalid commit -qm 'Handle {{key}}'\"]\n\
+             test_command = [\"sh\", \"-c\", \"{test}\"]\n",
+            clone.display()
+        ),
+    )
+}
+
+fn autofix_state(collector: &Collector) -> Vec<String> {
+    let db = rusqlite::Connection::open(collector.database()).unwrap();
+    let mut statement = db
+        .prepare("SELECT autofix FROM subjects WHERE autofix IS NOT NULL ORDER BY autofix")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn remote_branches(origin: &Path) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(origin)
+        .args(["branch", "--list"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn auto_fix_opens_one_pull_request_within_the_daily_cap_across_restarts_and_never_merges() {
+    let fake = FakeGithub::start();
+    let root = tempfile::tempdir().unwrap();
+    let (origin, clone) = repositories(root.path());
+    let config = autofix_config(&fake, &clone, "test -f FIX", 1);
+    let collector = start_in(tempfile::tempdir().unwrap(), &config);
+    let numbers = file_crashes(&collector, &fake, &["TypeError", "RangeError", "KeyError"]);
+    label_issue(&collector, &fake, numbers[0], "confirmed");
+    assert!(
+        fake.wait_for("POST", "/repos/acme/public/pulls", 1, Duration::from_secs(30)),
+        "{}",
+        collector.logs()
+    );
+    let pull = fake
+        .journal()
+        .into_iter()
+        .find(|c| c.path == "/repos/acme/public/pulls")
+        .unwrap();
+    let body = pull.body.unwrap();
+    assert_eq!(body["base"], "main");
+    let head = body["head"].as_str().unwrap().to_string();
+    assert!(head.starts_with("lokiwrap/fix-"), "{head}");
+    assert!(remote_branches(&origin).contains(&head), "the branch was not pushed");
+    let text = body["body"].as_str().unwrap();
+    assert!(
+        text.contains("not** merged automatically") && text.contains("test -f FIX"),
+        "{text}"
+    );
+
+    // The second confirmed crash the same day is over the cap of one.
+    label_issue(&collector, &fake, numbers[1], "confirmed");
+    assert!(fake.wait_for("POST", "/repos/acme/public/issues", 2, Duration::from_secs(20)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !autofix_state(&collector).iter().any(|s| s.contains("daily cap")) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", autofix_state(&collector));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A restart does not reset the cap.
+    let dir = collector.stop();
+    let collector = start_in(dir, &config);
+    label_issue(&collector, &fake, numbers[2], "confirmed");
+    assert!(fake.wait_for("POST", "/repos/acme/public/issues", 3, Duration::from_secs(20)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while autofix_state(&collector)
+        .iter()
+        .filter(|s| s.contains("daily cap"))
+        .count()
+        < 2
+    {
+        assert!(std::time::Instant::now() < deadline, "{:?}", autofix_state(&collector));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(fake.count("POST", "/repos/acme/public/pulls"), 1);
+    assert_eq!(
+        fake.count("PUT", "/repos/*/*/pulls/*/merge"),
+        0,
+        "a merge endpoint was called"
+    );
+    assert_eq!(fake.count("POST", "/graphql"), 0, "auto-merge was requested");
+}
+
+#[test]
+fn a_fix_whose_tests_fail_opens_no_pull_request() {
+    let fake = FakeGithub::start();
+    let root = tempfile::tempdir().unwrap();
+    let (origin, clone) = repositories(root.path());
+    let config = autofix_config(&fake, &clone, "exit 1", 3);
+    let collector = start_in(tempfile::tempdir().unwrap(), &config);
+    let numbers = file_crashes(&collector, &fake, &["TypeError"]);
+    label_issue(&collector, &fake, numbers[0], "confirmed");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !autofix_state(&collector)
+        .iter()
+        .any(|s| s.contains("tests did not pass"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}\n{}",
+            autofix_state(&collector),
+            collector.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(fake.count("POST", "/repos/acme/public/pulls"), 0);
+    assert!(
+        !remote_branches(&origin).contains("lokiwrap/fix-"),
+        "a failing fix was pushed"
+    );
+}
