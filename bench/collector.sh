@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet --bin lokiwrap-collector
+cargo build --release --quiet -p lokiwrap-collector --bin lokiwrap-collector
 OUT=$(mktemp -d)
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-16}

@@ -1,13 +1,15 @@
 #!/bin/sh
-# Builds the Debian package: target/TRIPLE/debian/lokiwrap_VERSION-1_ARCH.deb.
+# Builds the two Debian packages, each printed on a line of its own (the client's first):
+#   target/TRIPLE/debian/lokiwrap_VERSION-1_ARCH.deb            lokiwrap, lokiwrap-flush
+#   target/TRIPLE/debian/lokiwrap-collector_VERSION-1_ARCH.deb  the collector and its unit
 #
 #   packaging/build-deb.sh               (needs cargo-deb: cargo install cargo-deb)
-#   packaging/build-deb.sh --fast        arguments go to cargo deb
+#   packaging/build-deb.sh --fast        arguments go to both cargo deb runs
 #
 # cargo-deb cannot give one binary different flags, so this builds first and packages with
 # `cargo deb --no-build`: the launcher statically linked (no dynamic loader at each wrapped
 # run; see README.md, Performance), lokiwrap-flush and lokiwrap-collector dynamically linked
-# so that host names resolve through the system's resolver. All three are built for the same
+# so that host names resolve through the system's resolver. All are built for the same
 # --target, the directory cargo-deb reads `target/release/` assets from.
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,16 +17,12 @@ command -v cargo-deb >/dev/null || { echo "build-deb.sh: cargo-deb is missing: c
 TRIPLE=${TRIPLE:-$(uname -m)-unknown-linux-gnu}
 OUT="${CARGO_TARGET_DIR:-target}/$TRIPLE/release"
 
-dynamic="--bin lokiwrap-flush"
-if cargo metadata --no-deps --format-version 1 | grep -q '"name":"lokiwrap-collector"'; then
-  dynamic="$dynamic --bin lokiwrap-collector"
-fi
-# shellcheck disable=SC2086 # one word per option
-cargo build --release --target "$TRIPLE" $dynamic
+cargo build --release --target "$TRIPLE" -p lokiwrap --bin lokiwrap-flush -p lokiwrap-collector --bin lokiwrap-collector
 # Last, so that OUT/lokiwrap is the static build even if a dynamic one was made there before.
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release --target "$TRIPLE" --bin lokiwrap
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release --target "$TRIPLE" -p lokiwrap --bin lokiwrap
 case "$(ldd "$OUT/lokiwrap" 2>&1)" in
   *"statically linked"* | *"not a dynamic executable"*) ;;
   *) echo "build-deb.sh: $OUT/lokiwrap is dynamically linked; expected the static launcher" >&2; exit 1 ;;
 esac
-cargo deb --no-build --target "$TRIPLE" "$@"
+cargo deb --no-build --target "$TRIPLE" -p lokiwrap "$@" | tail -n 1
+cargo deb --no-build --target "$TRIPLE" -p lokiwrap-collector "$@" | tail -n 1

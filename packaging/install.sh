@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds lokiwrap and lokiwrap-flush in release mode and installs them into $PREFIX/bin
-# (default: ~/.cargo/bin, which rustup puts on PATH).
+# Builds the client, lokiwrap and lokiwrap-flush, in release mode and installs them into
+# $PREFIX/bin (default: ~/.cargo/bin, which rustup puts on PATH). The collector is not built:
+# it is a crate of its own (cargo build --release -p lokiwrap-collector).
 #
 #   packaging/install.sh                  build, then install
 #   packaging/install.sh --from DIR       install the lokiwrap and lokiwrap-flush already built
@@ -15,7 +16,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --from) [ $# -ge 2 ] || { echo "install.sh: --from needs a directory" >&2; exit 2; }; FROM=$2; shift 2 ;;
     --from=*) FROM=${1#--from=}; shift ;;
-    -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -30,15 +31,16 @@ if [ -n "$FROM" ]; then
 else
   cd "$(dirname "$0")/.."
   command -v cargo >/dev/null || { echo "install.sh: cargo is missing; install a Rust toolchain (rustup) first" >&2; exit 1; }
-  LAUNCHER=target/release/lokiwrap
-  FLUSH=target/release/lokiwrap-flush
-  cargo build --release --bin lokiwrap-flush
+  TARGET=${CARGO_TARGET_DIR:-target}
+  LAUNCHER=$TARGET/release/lokiwrap
+  FLUSH=$TARGET/release/lokiwrap-flush
+  cargo build --release -p lokiwrap --bin lokiwrap-flush
   if [ "$(uname -s)" = Linux ] && ldd --version 2>&1 | grep -qi glibc; then
     TRIPLE="$(uname -m)-unknown-linux-gnu"
-    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release --bin lokiwrap --target "$TRIPLE"
-    LAUNCHER="target/$TRIPLE/release/lokiwrap"
+    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release -p lokiwrap --bin lokiwrap --target "$TRIPLE"
+    LAUNCHER="$TARGET/$TRIPLE/release/lokiwrap"
   else
-    cargo build --release --bin lokiwrap
+    cargo build --release -p lokiwrap --bin lokiwrap
   fi
 fi
 mkdir -p "$PREFIX/bin"

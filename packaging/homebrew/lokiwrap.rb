@@ -12,13 +12,13 @@ class Lokiwrap < Formula
   depends_on "rust" => :build
 
   def install
-    # Every binary of the crate, side by side in bin: lokiwrap starts lokiwrap-flush from its
-    # own directory.
-    system "cargo", "install", *std_cargo_args
+    # The client crate's two binaries, side by side in bin: lokiwrap starts lokiwrap-flush from
+    # its own directory. The collector (crates/lokiwrap-collector) is a server's, not built here.
+    system "cargo", "install", *std_cargo_args(path: "crates/lokiwrap")
     bash_completion.install "packaging/completions/lokiwrap.bash" => "lokiwrap"
     zsh_completion.install "packaging/completions/_lokiwrap"
     fish_completion.install "packaging/completions/lokiwrap.fish"
-    man1.install "packaging/man/lokiwrap.1", "packaging/man/lokiwrap-collector.1"
+    man1.install "packaging/man/lokiwrap.1"
     doc.install "README.md", "PRIVACY.md"
   end
 
