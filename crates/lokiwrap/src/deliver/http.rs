@@ -4,10 +4,10 @@
 use std::io::{self, ErrorKind};
 use std::time::Duration;
 
-use reqwest::Url;
-use reqwest::blocking::Client;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
-use reqwest::redirect::Policy;
+use ureq::Agent;
+use ureq::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use ureq::http::{HeaderMap, StatusCode};
+use url::Url;
 
 use super::schedule::MAX_RETRY_AFTER_SECS;
 
@@ -40,7 +40,7 @@ pub enum Answer {
 
 /// The collector's crash endpoint and a client to reach it.
 pub struct Collector {
-    client: Client,
+    agent: Agent,
     url: Url,
 }
 
@@ -48,28 +48,28 @@ impl Collector {
     /// Fails when the endpoint is not an http or https URL, saying how to write one.
     pub fn new(endpoint: &str) -> io::Result<Collector> {
         let url = crash_url(endpoint).map_err(|problem| io::Error::new(ErrorKind::InvalidInput, problem))?;
-        let client = Client::builder()
-            .use_rustls_tls()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+        let agent = Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(TOTAL_TIMEOUT))
             .user_agent(USER_AGENT)
             // A redirected POST may turn into a GET without its body; the user should fix the
             // endpoint instead, and the message says so.
-            .redirect(Policy::none())
+            .max_redirects(0)
+            // Every status is an answer to read, not an error.
+            .http_status_as_error(false)
             .build()
-            .map_err(|err| io::Error::other(format!("cannot set up an HTTP client: {}", root_cause(&err))))?;
-        Ok(Collector { client, url })
+            .into();
+        Ok(Collector { agent, url })
     }
 
     /// Posts one report. `now` (seconds since the epoch) turns a `Retry-After` date into a wait.
     pub fn send(&self, id: &str, body: &[u8], now: u64) -> Answer {
         let sent = self
-            .client
-            .post(self.url.clone())
+            .agent
+            .post(self.url.as_str())
             .header(CONTENT_TYPE, "application/json")
             .header("Idempotency-Key", id)
-            .body(body.to_vec())
-            .send();
+            .send(body);
         match sent {
             Ok(response) => answer_for(response.status().as_u16(), response.headers(), now),
             Err(err) => Answer::Later {
@@ -80,12 +80,12 @@ impl Collector {
         }
     }
 
-    fn describe_failure(&self, err: &reqwest::Error) -> String {
+    fn describe_failure(&self, err: &ureq::Error) -> String {
         let host = self.url.host_str().unwrap_or("the collector");
-        if err.is_timeout() && !err.is_connect() {
-            format!("no answer from {host} within {} s", TOTAL_TIMEOUT.as_secs())
-        } else if err.is_connect() {
+        if is_connect_failure(err) {
             format!("cannot connect to {host}: {}", root_cause(err))
+        } else if matches!(err, ureq::Error::Timeout(_)) {
+            format!("no answer from {host} within {} s", TOTAL_TIMEOUT.as_secs())
         } else {
             format!("request to {host} failed: {}", root_cause(err))
         }
@@ -118,10 +118,7 @@ pub fn crash_url(endpoint: &str) -> Result<Url, String> {
 }
 
 fn answer_for(status: u16, headers: &HeaderMap, now: u64) -> Answer {
-    let label = match reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-    {
+    let label = match StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
         Some(reason) => format!("{status} {reason}"),
         None => status.to_string(),
     };
@@ -193,9 +190,26 @@ fn parse_http_date(text: &str) -> Option<u64> {
         .map(|since| since.as_secs())
 }
 
+/// Whether the request failed before a connection to the collector was made: nothing was sent.
+fn is_connect_failure(err: &ureq::Error) -> bool {
+    match err {
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve)
+        | ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::AddrNotAvailable
+        ),
+        _ => false,
+    }
+}
+
 /// The innermost error's message: "Connection refused (os error 111)" says more than the
 /// layers of wrapping around it.
-fn root_cause(err: &reqwest::Error) -> String {
+fn root_cause(err: &ureq::Error) -> String {
     let mut cause: &dyn std::error::Error = err;
     while let Some(source) = cause.source() {
         cause = source;
