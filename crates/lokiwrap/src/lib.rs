@@ -2,6 +2,7 @@
 //! privately. The binary in `main.rs` dispatches; each module here owns one concern,
 //! and data flows one way: launch → watch → report.
 
+mod atomic_file;
 pub mod capture;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,6 @@
 //! notice's sentinel) without disturbing the rest of it: comments and order are kept, and the file is
 //! replaced atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use toml_edit::{DocumentMut, value};
@@ -43,16 +42,12 @@ fn edit(change: impl FnOnce(&mut DocumentMut)) -> Result<(), String> {
     write_atomically(&path, doc.to_string().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The configuration is the user's file: readable as their umask allows, as an editor would
+/// leave it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("the path has no directory"))?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::atomic_file::replace(path, bytes, ".config.toml.", 0o666)
 }

@@ -3,8 +3,8 @@
 //! death. Only the flusher writes it, under the outbox's flusher lock.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::OpenOptions;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub const STATE_FILE: &str = ".delivery.json";
 /// Starts like the outbox's own temporary files, so the outbox's cleanup removes one left by a
 /// flusher that died between writing and renaming.
-const STATE_TEMP_FILE: &str = ".tmp-delivery";
+const STATE_TEMP_PREFIX: &str = ".tmp-delivery";
 
 /// The first retry waits this long; each further one twice as long as the one before.
 const FIRST_DELAY_SECS: u64 = 60;
@@ -68,35 +68,17 @@ impl State {
 
     /// Replaces the state file atomically: readers see the old state or the new one, never half.
     pub fn save(&self, dir: &Path) -> io::Result<()> {
-        let temp = dir.join(STATE_TEMP_FILE);
-        let written = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)
-            .and_then(|mut file| {
-                file.write_all(&serde_json::to_vec(self).unwrap_or_default())?;
-                file.sync_all()
-            })
-            .and_then(|()| fs::rename(&temp, dir.join(STATE_FILE)));
-        if let Err(err) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(io::Error::new(
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        crate::atomic_file::replace(&dir.join(STATE_FILE), &bytes, STATE_TEMP_PREFIX, 0o600).map_err(|err| {
+            io::Error::new(
                 err.kind(),
                 format!(
                     "cannot save the delivery schedule in {}: {err}; check that the directory is writable and the \
                      disk has space",
                     dir.display()
                 ),
-            ));
-        }
-        // Makes the rename durable where the file system allows it; the new state is in place either way.
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+            )
+        })
     }
 
     /// Whether the report may be tried at `now` without forcing.
@@ -185,12 +167,12 @@ mod tests {
         for name in [
             "00000000001795000000-0a-b.json",
             STATE_FILE,
-            STATE_TEMP_FILE,
+            ".tmp-deliveryAb12Cd",
             ".lock",
             "00000000001795000000-.json",
             "0000000001795000000-ab.json",
         ] {
-            fs::write(dir.path().join(name), "{}").unwrap();
+            std::fs::write(dir.path().join(name), "{}").unwrap();
         }
         assert_eq!(crate::outbox::Outbox::new(dir.path().to_path_buf()).ids(), ["0a-b"]);
     }
