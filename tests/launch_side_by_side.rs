@@ -382,7 +382,12 @@ fn node_repl_errors_and_ctrl_c_read_as_unwrapped() {
         side.snap("node's first prompt", |v| {
             v.text().contains(".help") && v.last_line() == ">"
         });
-        side.type_line("null.x");
+        // node previews what a line will give (here the error, in grey, below it) while it is
+        // typed: press Enter once the preview is drawn, as a person reading it would. An Enter
+        // that meets the preview half drawn can leave a blank line even unwrapped.
+        side.type_text("null.x");
+        side.snap("node previews the error", |v| count(v, "TypeError") == 1);
+        side.key("Enter");
         side.snap("a TypeError", |v| {
             v.text().contains("Uncaught TypeError") && v.last_line() == ">"
         });
@@ -396,7 +401,9 @@ fn node_repl_errors_and_ctrl_c_read_as_unwrapped() {
         side.snap("node's prompt again", |v| {
             count(v, ".help") == 2 && v.last_line() == ">"
         });
-        side.type_line(".exit");
+        side.type_text(".exit");
+        side.snap(".exit typed", |v| v.last_line() == "> .exit");
+        side.key("Enter");
         side.snap(".exit ends node", |v| rc_lines(v) == 2 && at_shell_prompt(v));
     });
 }
