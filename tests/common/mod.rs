@@ -315,6 +315,35 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Waits up to 20 s until a process named `comm`, started from the pane's shell, runs and
+    /// the terminal is out of canonical mode: the program (a pager, an editor) has set it up to
+    /// read keys one by one, and keys typed now are read by it, not echoed by the terminal.
+    pub fn wait_until_reading_keys(&self, comm: &str) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let shell = self.shell_pid();
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+            .open(self.tty())
+            .expect("the pane's terminal opens");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // The shell's own line editor reads keys one by one too, but it has put the
+            // terminal back in canonical mode before it starts any command.
+            let raw = nix::sys::termios::tcgetattr(&terminal)
+                .is_ok_and(|t| !t.local_flags.contains(nix::sys::termios::LocalFlags::ICANON));
+            if raw
+                && descendants(shell)
+                    .into_iter()
+                    .any(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{comm} never took the keyboard");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// The pid of the shell in the pane.
     pub fn shell_pid(&self) -> i32 {
         let out = self.tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
