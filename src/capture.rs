@@ -47,7 +47,8 @@ pub fn after_run(tool: &str, reason: ExitReason, watch: &mut StderrWatch) {
     }));
     report_run(tool, reason, watch);
     let (config, _) = config();
-    // Nothing leaves the machine in the run that told the user what may leave it.
+    // Nothing leaves the machine in the run that told the user what may leave it, nor before
+    // the user was told (start_delivery checks that).
     if !notice::show_once(config) {
         start_delivery(config);
     }
@@ -108,8 +109,9 @@ fn store(tool: &str, reason: ExitReason, finding: policy::Finding) -> Result<(),
     Ok(())
 }
 
-/// Starts a detached flusher when sending is allowed, an endpoint is set and a report is due.
-/// When sending is off, no connection is opened and no process is started.
+/// Starts a detached flusher when sending is allowed, an endpoint is set, the user has seen
+/// the notice (or ran `lokiwrap telemetry on`) and a report is due. Otherwise no connection is
+/// opened and no process is started; reports wait in the outbox.
 fn start_delivery(config: &Config) {
     if consent::sending_endpoint(config).is_none() {
         return;

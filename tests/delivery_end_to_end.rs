@@ -149,8 +149,11 @@ fn the_run_that_shows_the_notice_sends_nothing_and_the_next_one_does() {
     let sink = HttpSink::start(Reply::status(202));
     let user = User::new(&sink.url());
     user.write_config(&format!("endpoint = \"{}\"\n", sink.url()));
-    let first = user.crash(&[]);
-    assert!(String::from_utf8_lossy(&first.stderr).contains("a note on crash reports, shown once"));
+    // The notice is shown only on a terminal.
+    let mut first = user.command(&["--", "sh", "-c", "kill -SEGV $$"], &[]);
+    first.stdout(Stdio::null());
+    let (_, terminal) = common::run_on_terminal(&mut first);
+    assert!(String::from_utf8_lossy(&terminal).contains("a note on crash reports, shown once"));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(sink.connections(), 0, "the first run sent something");
     assert!(user.flushers().is_empty());
@@ -166,6 +169,46 @@ fn the_run_that_shows_the_notice_sends_nothing_and_the_next_one_does() {
     let report: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(report["error_class"], "SIGSEGV");
     assert_eq!(request.header("Idempotency-Key"), report["id"].as_str());
+}
+
+#[test]
+fn before_the_notice_was_shown_nothing_is_sent_until_telemetry_on() {
+    let sink = HttpSink::start(Reply::status(202));
+    let user = User::new(&sink.url());
+    user.write_config(&format!("endpoint = \"{}\"\n", sink.url()));
+    // stderr into a pipe, as in CI: nobody was told, so nothing may leave.
+    let crashed = user.crash(&[]);
+    assert!(
+        crashed.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    user.run(&["--", "true"], &[]);
+    assert!(user.flushers().is_empty(), "a flusher started before the notice");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(sink.connections(), 0, "a report left before the notice was shown");
+    assert_eq!(user.pending(), 1, "the report waits in the outbox");
+    // A flusher started by hand obeys the same rule.
+    let mut flusher = Command::new(env!("CARGO_BIN_EXE_lokiwrap-flush"));
+    let flush = common::as_user(&mut flusher, user.home.path()).status().unwrap();
+    assert!(flush.success());
+    assert_eq!(sink.connections(), 0, "lokiwrap-flush sent before the notice was shown");
+
+    let on = user.run(&["telemetry", "on"], &[]);
+    assert!(on.status.success(), "{}", String::from_utf8_lossy(&on.stderr));
+    user.run(&["--", "true"], &[]);
+    assert!(
+        sink.wait_for_requests(1, Duration::from_secs(20)),
+        "nothing was sent after telemetry on: {}",
+        user.describe()
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || user.pending() == 0),
+        "{}",
+        user.describe()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&sink.requests()[0].body).unwrap();
+    assert_eq!(report["error_class"], "SIGSEGV");
 }
 
 #[test]

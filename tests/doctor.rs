@@ -60,6 +60,31 @@ fn a_healthy_setup_has_no_problems() {
 }
 
 #[test]
+fn before_the_notice_doctor_says_sending_waits_and_how_to_start_it() {
+    let user = User::new("");
+    let (_, report) = user.doctor("/usr/bin:/bin");
+    assert!(!report.contains("sending"), "{report}");
+    common::write_config(user.home.path(), "");
+    let (code, report) = user.doctor("/usr/bin:/bin");
+    assert_eq!(code, 0, "waiting is no problem: {report}");
+    assert!(
+        report.contains("  sending            waits until the one-time notice has been shown on a terminal")
+            && report.contains("to start now: lokiwrap telemetry on"),
+        "{report}"
+    );
+    // With sending switched off there is nothing to wait for.
+    let off = common::lokiwrap_as(
+        user.home.path(),
+        &["doctor"],
+        &[("DO_NOT_TRACK", "1"), ("PATH", "/usr/bin:/bin")],
+    )
+    .output()
+    .unwrap();
+    let report = String::from_utf8_lossy(&off.stdout);
+    assert!(!report.contains("sending"), "{report}");
+}
+
+#[test]
 fn a_broken_configuration_is_a_problem_with_its_fix() {
     let user = User::new("capture = [\n");
     let (code, report) = user.doctor("/usr/bin:/bin");

@@ -46,6 +46,18 @@ impl NewUser {
             .unwrap()
     }
 
+    /// The same with stdin and stderr on a terminal and stdout thrown away: the exit code and
+    /// what reached the terminal.
+    fn shell_on_terminal(&self, script: &str) -> (Option<i32>, String) {
+        let mut cmd = Command::new("sh");
+        common::as_user(&mut cmd, self.home.path());
+        cmd.args(["-c", &format!("eval \"$(lokiwrap shim env sh)\" && {script}")])
+            .env("PATH", self.path_var())
+            .stdout(Stdio::null());
+        let (status, terminal) = common::run_on_terminal(&mut cmd);
+        (status.code(), text(&terminal))
+    }
+
     /// `sh -c SCRIPT` as this user before any shims: PATH is the prefix and the system's.
     fn plain_shell(&self, script: &str) -> Output {
         let mut cmd = Command::new("sh");
@@ -135,29 +147,31 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
         format!("python3\t{real_python}\n")
     );
 
-    // The first wrapped run: same status, same stdout, same stderr, and then the one-time
-    // notice after the tool's own output.
+    // A wrapped run with stderr in a pipe: same status, same stdout, same stderr, byte for
+    // byte. Nobody would read a notice there, so none is added.
     let first = user.shell(crash);
     assert_eq!(first.status.code(), Some(1));
     assert_eq!(first.stdout, unwrapped.stdout);
-    let stderr = text(&first.stderr);
-    let notice = stderr
-        .strip_prefix(&text(&unwrapped.stderr))
-        .unwrap_or_else(|| panic!("the tool's stderr comes first and unchanged:\n{stderr}"));
+    assert_eq!(text(&first.stderr), text(&unwrapped.stderr));
+    // The first run on a terminal: the tool's stderr, then the one-time notice.
+    let (code, terminal) = user.shell_on_terminal(crash);
+    assert_eq!(code, Some(1));
+    let notice = terminal
+        .strip_prefix(&text(&unwrapped.stderr).replace('\n', "\r\n"))
+        .unwrap_or_else(|| panic!("the tool's stderr comes first and unchanged:\n{terminal}"));
     assert!(
         notice.starts_with("lokiwrap: a note on crash reports, shown once."),
         "{notice}"
     );
     // Every later run: byte for byte what the unwrapped tool printed.
-    let second = user.shell(crash);
-    assert_eq!(second.status.code(), Some(1));
-    assert_eq!(text(&second.stderr), text(&unwrapped.stderr));
-    assert_eq!(second.stdout, unwrapped.stdout);
+    let (code, terminal) = user.shell_on_terminal(crash);
+    assert_eq!(code, Some(1));
+    assert_eq!(terminal, text(&unwrapped.stderr).replace('\n', "\r\n"));
 
     // The crash, as kept on this machine.
     let table = text(&succeeded(&user.shell("lokiwrap crash list")).stdout);
     let rows: Vec<&str> = table.lines().skip(1).collect();
-    assert_eq!(rows.len(), 2, "one report per crashing run:\n{table}");
+    assert_eq!(rows.len(), 3, "one report per crashing run:\n{table}");
     for row in rows {
         assert!(row.contains("python3") && row.contains("ValueError"), "{table}");
     }
@@ -185,7 +199,7 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
     let after = user.shell(crash);
     assert_eq!(after.status.code(), Some(1));
     let table = text(&succeeded(&user.shell("lokiwrap crash list")).stdout);
-    assert_eq!(table.lines().count(), 3, "an unwrapped crash makes no report:\n{table}");
+    assert_eq!(table.lines().count(), 4, "an unwrapped crash makes no report:\n{table}");
 }
 
 /// Every command path in the definition, as words: `[]`, `["crash"]`, `["crash", "list"]`, …

@@ -275,8 +275,10 @@ fn with_no_pseudo_terminal_left_the_tool_still_runs_and_keeps_its_status() {
         warnings[0].starts_with("lokiwrap: warning: no pseudo-terminal available"),
         "{screen}"
     );
+    // Without a pseudo-terminal the tool gets the terminal itself: it runs as unwrapped, only
+    // its output is not watched.
     let report: serde_json::Value = serde_json::from_str(&wait_for_file(&out)).unwrap();
-    assert_eq!(report["isatty"][2], false);
+    assert_eq!(report["isatty"], serde_json::json!([true, true, true]));
     assert!(screen.contains("red on stderr"), "stderr still reaches the terminal");
 }
 
@@ -319,4 +321,53 @@ fn stderr_bytes_reach_the_terminal_with_output_processing_applied_once() {
     let plain = through_terminal(false);
     assert_eq!(plain, b"a\r\nb\tc\r\r\ntty\r\n");
     assert_eq!(through_terminal(true), plain);
+}
+
+#[test]
+fn single_key_mode_taken_through_stdout_applies_to_the_keyboard_at_once() {
+    let tmux = Tmux::start();
+    tmux.type_line("stty -a > /tmp/lokiwrap-stty-before-$$");
+    tmux.type_line(&format!(
+        "lokiwrap -- python3 {}; echo rc=$?",
+        sh_quote(&program("keys_after_raw_stdout.py"))
+    ));
+    tmux.wait_for("\nready");
+    // No Enter, and typed at once: the real terminal must already be in single-key mode.
+    tmux.key("x");
+    let screen = tmux.wait_for("rc=0");
+    let lines = output_lines(&screen);
+    let ready = lines.iter().position(|l| *l == "ready").unwrap();
+    assert_eq!(
+        lines[ready + 1],
+        "got x",
+        "the key was echoed or waited for Enter:\n{screen}"
+    );
+    // The terminal is as it was before.
+    tmux.type_line("stty -a | cmp - /tmp/lokiwrap-stty-before-$$ && echo same-modes; rm /tmp/lokiwrap-stty-before-$$");
+    tmux.wait_for("\nsame-modes");
+}
+
+#[test]
+fn ctrl_z_in_an_interactive_shell_run_by_lokiwrap_gives_a_prompt_and_fg_continues() {
+    // bash -i under lokiwrap has no job control of its own (its stderr is lokiwrap's
+    // pseudo-terminal, not its controlling terminal), so its commands share lokiwrap's process
+    // group: ^Z stops the whole job, and the user's shell prompts.
+    let tmux = Tmux::start();
+    tmux.type_line("lokiwrap -- bash --norc -i");
+    tmux.type_line("echo inner-$((1+1))");
+    tmux.wait_for("\ninner-2");
+    tmux.type_line("sleep 50");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.key("C-z");
+    tmux.wait_for("Stopped");
+    tmux.type_line("echo outer-$((2+2))");
+    tmux.wait_for("\nouter-4");
+    tmux.type_line("fg");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.key("C-c");
+    tmux.type_line("echo inner-$((3+3))");
+    tmux.wait_for("\ninner-6");
+    tmux.type_line("exit");
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for("\nrc=0");
 }

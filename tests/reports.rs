@@ -239,6 +239,42 @@ fn interrupts_and_ordinary_failures_make_no_report() {
 }
 
 #[test]
+fn a_reader_that_goes_away_makes_no_report() {
+    let user = User::new();
+    // The issue's own example, and one that always outruns `head`: 200 kB of lines, more
+    // than a pipe holds, so python3 is still writing when head has read its line and left.
+    for code in [r#"print("x"*100000)"#, r#"print("x\n"*100000)"#] {
+        let mut wrapped = user
+            .command(lokiwrap())
+            .args(["--", "python3", "-c", code])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The Command is a temporary, so the pipe's read end lives only in head.
+        let head = Command::new("head")
+            .arg("-1")
+            .stdin(Stdio::from(wrapped.stdout.take().unwrap()))
+            .output()
+            .unwrap();
+        let out = wrapped.wait_with_output().unwrap();
+        assert!(head.status.success());
+        assert!(head.stdout.starts_with(b"x") && head.stdout.ends_with(b"x\n"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if code.contains("\\n") {
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("BrokenPipeError"),
+                "python3 met the broken pipe: {stderr}"
+            );
+        }
+    }
+    assert!(user.reports().is_empty(), "{:?}", user.reports());
+    assert!(!user.outbox().exists(), "nothing was written to the outbox");
+}
+
+#[test]
 fn configured_exit_codes_make_a_report_for_that_tool() {
     let user = User::new();
     user.write_config("[tools.grep]\nreport_exit_codes = [2]\n");

@@ -127,6 +127,26 @@ fn a_tool_that_is_not_on_path_is_refused_unless_forced() {
 }
 
 #[test]
+fn shim_list_with_no_shims_says_so_and_how_to_add_one() {
+    let user = User::new();
+    let out = user.lokiwrap(&["shim", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "", "stdout stays an empty list for scripts");
+    assert_eq!(
+        text(&out.stderr),
+        "lokiwrap: no shims yet; add one with: lokiwrap shim add TOOL\n"
+    );
+    // The same once the last shim is gone and its directory is left empty.
+    user.install_tool("mytool", "true");
+    assert!(user.lokiwrap(&["shim", "add", "mytool"]).status.success());
+    assert!(user.lokiwrap(&["shim", "remove", "mytool"]).status.success());
+    assert!(user.shims().is_dir());
+    let out = user.lokiwrap(&["shim", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("no shims yet"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn only_lokiwrap_links_are_ever_touched() {
     let user = User::new();
     user.install_tool("tool", "true");

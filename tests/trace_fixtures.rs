@@ -389,3 +389,29 @@ proptest! {
         check_invariants(parse_last_crash(&input).as_ref());
     }
 }
+
+/// Output the tool wrote on stdout around its trace (the two streams reach lokiwrap as one
+/// when they lead to the same place) never changes the result: lines before it, and lines
+/// after it, one at a time between the lines of the stream.
+#[test]
+fn captured_fixtures_survive_stdout_lines_interleaved_around_the_trace() {
+    let stdout_lines = [
+        "Downloading 3 files",
+        "[####      ] 42%",
+        "{\"level\":\"info\",\"msg\":\"ok\"}",
+    ];
+    for fixture in LISTED.iter().filter(|name| !name.starts_with("handwritten/")) {
+        let stderr = read_stderr(fixture);
+        let expected = as_json(parse_last_crash(&stderr).as_ref());
+        let mut input = Vec::new();
+        for (i, line) in stdout_lines.iter().cycle().take(40).enumerate() {
+            input.extend_from_slice(format!("{line}\nwarning {i}: retrying in 0s\n").as_bytes());
+        }
+        input.extend_from_slice(&stderr);
+        for line in stdout_lines {
+            input.extend_from_slice(format!("{line}\n").as_bytes());
+        }
+        let actual = as_json(parse_last_crash(&input).as_ref());
+        assert_eq!(actual, expected, "fixture {fixture} with stdout lines around it");
+    }
+}

@@ -70,6 +70,9 @@ pub fn run() -> i32 {
             decision.decided_by.name()
         ),
     );
+    if consent::waits_for_notice(&config) {
+        checks.info("sending", consent::WAITING_FOR_NOTICE);
+    }
     match (config.endpoint(), decision.enabled) {
         (None, _) => checks.info("endpoint", "none: reports stay on this machine"),
         // A common slip: the path lokiwrap adds is already there, so every send would be a 404.

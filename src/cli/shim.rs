@@ -91,6 +91,11 @@ pub fn run(args: ShimArgs) -> i32 {
                 .map(|()| eprintln!("lokiwrap: {tool} is no longer wrapped"))
         }),
         ShimAction::List => match shims.list() {
+            // Stdout stays a list (empty here) for scripts; the hint is for the person.
+            Ok(list) if list.is_empty() => {
+                eprintln!("lokiwrap: no shims yet; add one with: lokiwrap shim add TOOL");
+                0
+            }
             Ok(list) => {
                 for (name, real) in list {
                     let real = real.map_or("(no such tool on PATH)".to_string(), |p| p.display().to_string());

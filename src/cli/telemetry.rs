@@ -16,7 +16,10 @@ Examples:
 
 const ON_EXAMPLE: &str = "\
 Example:
-  lokiwrap telemetry on       # says so if DO_NOT_TRACK or another switch still turns it off";
+  lokiwrap telemetry on       # says so if DO_NOT_TRACK or another switch still turns it off
+
+It also counts as having read the first-run notice: sending no longer waits for the notice
+to be shown on a terminal (a CI job's stderr is not one).";
 
 const OFF_EXAMPLE: &str = "\
 Example:
@@ -39,7 +42,7 @@ pub struct TelemetryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TelemetryAction {
-    /// Allow sending again (removes the switch that `off` wrote).
+    /// Allow sending (removes the switch that `off` wrote, and records the notice as read).
     #[command(after_help = ON_EXAMPLE)]
     On,
     /// Never send anything (written to config.toml).
@@ -73,7 +76,8 @@ fn switch(off: bool) -> i32 {
     let result = if off {
         persist::set("telemetry", "off")
     } else {
-        persist::remove("telemetry")
+        // Asking for sending is as good as having read the notice about it.
+        persist::update(&[("notice_shown", true.into())], &["telemetry"])
     };
     if let Err(problem) = result {
         messages::error(format_args!("telemetry: {problem}"));
@@ -105,6 +109,7 @@ fn status(json: bool) -> i32 {
     let decision = consent::decide(&config);
     let endpoint = config.endpoint();
     let pending = outbox::default_dir().map(|dir| Outbox::new(dir).count()).unwrap_or(0);
+    let waits_for_notice = consent::waits_for_notice(&config);
     if json {
         // A struct keeps the fields in the documented order.
         #[derive(serde::Serialize)]
@@ -113,17 +118,22 @@ fn status(json: bool) -> i32 {
             decided_by: &'a str,
             endpoint: Option<&'a str>,
             pending: usize,
+            waits_for_notice: bool,
         }
         let status = Status {
             enabled: decision.enabled,
             decided_by: decision.decided_by.name(),
             endpoint: endpoint.as_deref(),
             pending,
+            waits_for_notice,
         };
         println!("{}", serde_json::to_string(&status).unwrap_or_default());
     } else {
         println!("telemetry:       {}", if decision.enabled { "on" } else { "off" });
         println!("decided by:      {}", decision.decided_by.name());
+        if waits_for_notice {
+            println!("sending:         {}", consent::WAITING_FOR_NOTICE);
+        }
         println!(
             "endpoint:        {}",
             endpoint.as_deref().unwrap_or("none (reports stay on this machine)")

@@ -79,9 +79,23 @@ pub fn decide(config: &Config) -> Decision {
     decide_with(|name| std::env::var(name).ok(), config)
 }
 
-/// Where reports may be sent now: the endpoint, if one is set and sending is allowed.
+/// What `telemetry status` and `doctor` say while `waits_for_notice` holds.
+pub const WAITING_FOR_NOTICE: &str = "waits until the one-time notice has been shown on a terminal; \
+     to start now: lokiwrap telemetry on";
+
+/// Whether sending is allowed but waits for the user to be told: the first-run notice has not
+/// been shown on a terminal, and `lokiwrap telemetry on` was not run. A run whose stderr goes to
+/// a file or pipe (CI, cron) tells nobody, so it must not be the one that starts sending.
+pub fn waits_for_notice(config: &Config) -> bool {
+    !config.notice_shown && decide(config).enabled
+}
+
+/// Where reports may be sent now: the endpoint, if one is set, sending is allowed, and the
+/// user has been told (see `waits_for_notice`).
 pub fn sending_endpoint(config: &Config) -> Option<String> {
-    config.endpoint().filter(|_| decide(config).enabled)
+    config
+        .endpoint()
+        .filter(|_| config.notice_shown && decide(config).enabled)
 }
 
 #[cfg(test)]
@@ -145,6 +159,15 @@ mod tests {
                 decided_by: Source::Default
             }
         );
+    }
+
+    #[test]
+    fn nothing_is_sent_before_the_user_was_told() {
+        let told = Config::parse("notice_shown = true\nendpoint = \"http://127.0.0.1:9\"").unwrap();
+        let untold = Config::parse("endpoint = \"http://127.0.0.1:9\"").unwrap();
+        // Whatever this process's environment says about the switch itself.
+        assert_eq!(sending_endpoint(&untold), None);
+        assert!(!waits_for_notice(&told));
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The first-run notice: told once per user, on stderr, after the first wrapped run (so it
-//! never lands in the middle of a tool's screen), never as a prompt. A sentinel in the
-//! configuration file records that it was shown; nothing is sent in the run that showed it.
+//! never lands in the middle of a tool's screen), never as a prompt. Only a person reads it, so
+//! it is shown only when stderr is a terminal: a file or pipe (CI logs, `2>err.log`) gets
+//! nothing added. It is not shown at all when a switch turns sending off. A sentinel in the
+//! configuration file records that it was shown; until then nothing is sent (see
+//! `consent::sending_endpoint`), and nothing is sent in the run that showed it either.
+
+use std::io::IsTerminal;
 
 use super::persist;
 use crate::config::Config;
@@ -21,9 +26,10 @@ lokiwrap: a note on crash reports, shown once.
   Turn sending off at any time: lokiwrap telemetry off (or set DO_NOT_TRACK=1).
 ";
 
-/// Shows the notice unless it was shown before. Returns whether it was shown now.
+/// Shows the notice on a terminal, unless it was shown before or sending is switched off.
+/// Returns whether it was shown now.
 pub fn show_once(config: &Config) -> bool {
-    if config.notice_shown {
+    if config.notice_shown || !std::io::stderr().is_terminal() || !super::decide(config).enabled {
         return false;
     }
     eprint!("{TEXT}");

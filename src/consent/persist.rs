@@ -1,5 +1,5 @@
-//! Changing the configuration file on the user's behalf (`telemetry off`, the notice's
-//! sentinel) without disturbing the rest of it: comments and order are kept, and the file is
+//! Changing the configuration file on the user's behalf (`telemetry off` and `on`, the
+//! notice's sentinel) without disturbing the rest of it: comments and order are kept, and the file is
 //! replaced atomically.
 
 use std::io::Write;
@@ -16,10 +16,16 @@ pub fn set(key: &str, new: impl Into<toml_edit::Value>) -> Result<(), String> {
     })
 }
 
-/// Removes a top-level `key`, if present.
-pub fn remove(key: &str) -> Result<(), String> {
+/// Sets some top-level keys and removes others in one replacement of the file, so a wrapped
+/// run reading it at the same time sees all of the change or none.
+pub fn update(set: &[(&str, toml_edit::Value)], remove: &[&str]) -> Result<(), String> {
     edit(|doc| {
-        doc.remove(key);
+        for key in remove {
+            doc.remove(key);
+        }
+        for (key, new) in set {
+            doc[*key] = value(new.clone());
+        }
     })
 }
 

@@ -81,6 +81,10 @@ impl Inherited {
         self.ignored.contains(signal)
     }
 
+    pub fn stdout_was_closed(&self) -> bool {
+        self.closed_std_fds & 0b010 != 0
+    }
+
     pub fn stderr_was_closed(&self) -> bool {
         self.closed_std_fds & 0b100 != 0
     }

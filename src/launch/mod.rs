@@ -1,17 +1,23 @@
 //! The launcher: run a program so that it cannot tell lokiwrap is there. It resolves the
 //! program, spawns it in the caller's process group with the caller's signal state, relays
-//! its stderr, forwards only the signals it did not already get, mirrors stops, and reports
-//! how it ended so lokiwrap can end the same way.
+//! its output (stderr, and stdout with it when both lead to the same place, so their order
+//! holds), forwards only the signals it did not already get, mirrors stops, and reports how
+//! it ended so lokiwrap can end the same way.
 
+pub mod channel;
+pub mod destination;
 pub mod exit;
+pub mod group_members;
 pub mod inherited;
-pub mod keyboard;
+pub mod job_stop;
 pub mod reentry;
+pub mod relay;
 pub mod resolve;
 pub mod signals;
-pub mod stderr_relay;
+pub mod terminal_modes;
 
 use std::ffi::{OsStr, OsString};
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,12 +29,14 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::messages;
+use channel::ChannelProblem;
 pub use exit::{ExitReason, exit_like};
 use inherited::Inherited;
+use job_stop::PendingStop;
+pub use relay::OutputObserver;
+use relay::Relay;
 use resolve::{FileId, ResolveError};
 use signals::SignalPipe;
-pub use stderr_relay::StderrObserver;
-use stderr_relay::{CaptureProblem, Relay};
 
 /// What to run.
 pub struct Launch {
@@ -50,7 +58,7 @@ pub enum Outcome {
 
 /// Runs the program under supervision, or as a pure pass-through (exec) when lokiwrap is
 /// nested inside another lokiwrap. Returns only for a supervised run.
-pub fn run(launch: &Launch, observer: &mut dyn StderrObserver) -> Outcome {
+pub fn run(launch: &Launch, observer: &mut dyn OutputObserver) -> Outcome {
     let depth = reentry::current_depth();
     let path = match resolve::find_program(&launch.program, FileId::current_exe()) {
         Ok(path) => path,
@@ -141,7 +149,7 @@ fn explain_exec_failure(path: &Path, error: &std::io::Error) -> i32 {
     }
 }
 
-fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: &mut dyn StderrObserver) -> Outcome {
+fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: &mut dyn OutputObserver) -> Outcome {
     if inherited.stderr_was_closed() {
         // The tool must find fd 2 closed, as it would have: nothing to capture or watch.
         return Outcome::DidNotStart(pass_through(path, launch, 0, inherited));
@@ -161,44 +169,55 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
             return Outcome::DidNotStart(pass_through(path, launch, 0, inherited));
         }
     };
-    let capture = match stderr_relay::capture_stderr() {
-        Ok(capture) => Some(capture),
-        Err((fallback, problem)) => {
+    let destination = destination::of_standard_streams(!inherited.stdout_was_closed());
+    let channel = match channel::open(destination.terminal(), std::io::stderr().as_fd()) {
+        Ok(channel) => Some(channel),
+        Err(problem) => {
             match problem {
-                CaptureProblem::NoPty(errno) => messages::warn_once(format_args!(
-                    "no pseudo-terminal available ({errno}); the tool's stderr is a pipe, not a terminal"
+                ChannelProblem::NoPty(errno) => messages::warn_once(format_args!(
+                    "no pseudo-terminal available ({errno}); the tool's output is not watched in this run"
                 )),
-                CaptureProblem::NoPipe(errno) => messages::warn_once(format_args!(
-                    "cannot capture stderr ({errno}); no crash report for this run"
+                ChannelProblem::NoPipe(errno) => messages::warn_once(format_args!(
+                    "cannot capture the tool's output ({errno}); no crash report for this run"
                 )),
             }
-            fallback
+            None
+        }
+    };
+    let attach = |cmd: &mut Command| {
+        if let Some(channel) = &channel {
+            let end = || channel.child_end.try_clone().map(Stdio::from);
+            if let Ok(stderr) = end() {
+                cmd.stderr(stderr);
+            }
+            if destination.carries_stdout()
+                && let Ok(stdout) = end()
+            {
+                cmd.stdout(stdout);
+            }
         }
     };
     let mut cmd = command(path, launch, 0, inherited);
-    let source = capture.map(|capture| {
-        cmd.stderr(Stdio::from(capture.child_end));
-        (capture.source, capture.is_pty)
-    });
+    attach(&mut cmd);
     let spawned = cmd.spawn().or_else(|error| {
         if error.raw_os_error() == Some(libc::ENOEXEC) {
             let mut fallback = shell_fallback(path, launch, 0, inherited);
-            // `cmd` owns the child's stderr end; without capture the fallback inherits fd 2.
-            fallback.stderr(Stdio::inherit());
+            attach(&mut fallback);
             fallback.spawn()
         } else {
             Err(error)
         }
     });
-    // The parent's copy of the child's stderr end must close now, or EOF never comes.
+    // Every copy of the child's end in lokiwrap must close now, or EOF never comes.
     drop(cmd);
+    let source = channel.map(|channel| (channel.source, channel.pty));
     signals::restore_mask(&mask);
     let child = match spawned {
         Ok(child) => Pid::from_raw(child.id() as i32),
         Err(error) => return Outcome::DidNotStart(explain_exec_failure(path, &error)),
     };
 
-    let mut relay = source.map(|(source, is_pty)| Relay::new(source, is_pty, observer));
+    let mut relay = source.map(|(source, pty)| Relay::new(source, pty, observer));
     let reason = supervise(child, &mut signal_pipe, relay.as_mut(), inherited);
     if let Some(relay) = relay {
         relay.finish();
@@ -206,7 +225,10 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
     Outcome::Ran(reason)
 }
 
-/// The event loop: waits for the child's stderr, for room on lokiwrap's stderr, and for
+/// How long a "\r" at the end of a read waits for the "\n" that may follow it.
+const RETURN_HELD_FOR: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The event loop: waits for the child's output, for room on lokiwrap's stderr, and for
 /// signals (SIGCHLD among them), until the child has ended.
 fn supervise(
     child: Pid,
@@ -214,14 +236,8 @@ fn supervise(
     mut relay: Option<&mut Relay<'_>>,
     inherited: &Inherited,
 ) -> ExitReason {
-    let pty = relay.as_ref().is_some_and(|r| r.pty_master().is_some());
     let mut child_continued = false;
-    let mut keyboard = keyboard::KeyboardLender::default();
-    let timeout = if pty {
-        PollTimeout::from(keyboard::CHECK_INTERVAL_MS)
-    } else {
-        PollTimeout::NONE
-    };
+    let mut pending_stop = PendingStop::default();
     loop {
         let (relay_ready, keys_ready) = {
             let mut fds = vec![PollFd::new(signal_pipe.fd(), PollFlags::POLLIN)];
@@ -230,9 +246,19 @@ fn supervise(
                 fds.push(PollFd::new(fd, flags));
                 fds.len() - 1
             });
-            let keys_slot = keyboard.keys().map(|fd| {
+            let keys_slot = relay.as_ref().and_then(|r| r.keys()).map(|fd| {
                 fds.push(PollFd::new(fd, PollFlags::POLLIN));
                 fds.len() - 1
+            });
+            let wait = match (
+                pending_stop.timeout(),
+                relay.as_ref().is_some_and(|r| r.holding_return()),
+            ) {
+                (_, true) => Some(RETURN_HELD_FOR),
+                (left, false) => left,
+            };
+            let timeout = wait.map_or(PollTimeout::NONE, |left| {
+                PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX)
             });
             let ready = |slot: Option<usize>, fds: &[PollFd]| {
                 slot.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty())
@@ -242,10 +268,15 @@ fn supervise(
                 Err(_) => (false, false),
             }
         };
-        if let Some(master) = relay.as_ref().and_then(|r| r.pty_master()) {
-            keyboard.follow(master);
-            if keys_ready {
-                keyboard.copy_keys(master);
+        if keys_ready && let Some(relay) = relay.as_mut() {
+            relay.copy_keys();
+        }
+        // Output first: what the child wrote before it stopped or ended is shown before.
+        if let Some(relay) = relay.as_mut() {
+            if relay_ready {
+                relay.step();
+            } else {
+                relay.release_return();
             }
         }
 
@@ -255,16 +286,19 @@ fn supervise(
             .iter()
             .any(|o| matches!(o.signal, Signal::SIGCHLD | Signal::SIGCONT))
         {
-            ended = reap(child, inherited, &mut child_continued, &mut keyboard);
+            ended = reap(child, inherited, &mut child_continued, &mut pending_stop, &mut relay);
         }
         for origin in origins.iter().filter(|o| o.signal != Signal::SIGCHLD) {
             let mut forward = signals::should_forward(origin, child);
+            if origin.signal == Signal::SIGTSTP && !origin.sent_by_process() {
+                pending_stop.keyboard_stop();
+            }
             if origin.signal == Signal::SIGWINCH {
                 // The terminal told the child of the resize at the same moment it told lokiwrap,
-                // so a tool reading its size from stderr may have read the old one: once the
-                // pseudo-terminal has the new size, tell the child once more.
+                // so a tool reading its size from its pseudo-terminal may have read the old one:
+                // once the pseudo-terminal has the new size, tell the child once more.
                 let master = relay.as_ref().and_then(|r| r.pty_master());
-                forward |= master.is_some_and(stderr_relay::sync_window_size);
+                forward |= master.is_some_and(channel::sync_window_size);
             }
             if origin.signal == Signal::SIGCONT {
                 // A SIGCONT that already continued the stopped child came to the whole group
@@ -275,8 +309,8 @@ fn supervise(
                 let _ = nix::sys::signal::kill(child, origin.signal);
             }
         }
-        if relay_ready && let Some(relay) = relay.as_mut() {
-            relay.step();
+        if ended.is_none() && pending_stop.check(child) {
+            let _ = nix::sys::signal::kill(child, Signal::SIGSTOP);
         }
         if let Some(reason) = ended {
             return reason;
@@ -290,7 +324,8 @@ fn reap(
     child: Pid,
     inherited: &Inherited,
     continued: &mut bool,
-    keyboard: &mut keyboard::KeyboardLender,
+    pending_stop: &mut PendingStop,
+    relay: &mut Option<&mut Relay<'_>>,
 ) -> Option<ExitReason> {
     let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
     loop {
@@ -298,9 +333,15 @@ fn reap(
             Ok(WaitStatus::Exited(_, code)) => return Some(ExitReason::Code(code)),
             Ok(WaitStatus::Signaled(_, signal, _)) => return Some(ExitReason::Signal(signal)),
             Ok(WaitStatus::Stopped(_, signal)) => {
-                // The shell gets its terminal back in the state it lent it.
-                keyboard.give_back();
+                pending_stop.clear();
+                // The shell gets its terminal back in the state it lent it, after the output.
+                if let Some(relay) = relay.as_mut() {
+                    relay.child_stopped();
+                }
                 signals::stop_like_child(signal, inherited);
+                if let Some(relay) = relay.as_mut() {
+                    relay.child_continued();
+                }
             }
             Ok(WaitStatus::Continued(_)) => *continued = true,
             Ok(_) => return None,

@@ -1,6 +1,7 @@
 //! Which runs make a report. A crash signal, a recognised crash in the tail of stderr after a
-//! non-zero exit, or friction do; a user's interrupt never does; any other non-zero exit only
-//! when the configuration asks, because many tools exit non-zero by design (grep, diff, tests).
+//! non-zero exit, or friction do; a user's interrupt never does, nor does a reader that went
+//! away; any other non-zero exit only when the configuration asks, because many tools exit
+//! non-zero by design (grep, diff, tests).
 
 use nix::sys::signal::Signal;
 
@@ -24,6 +25,8 @@ const CRASH_SIGNALS: &[Signal] = &[
 const INTERRUPT_SIGNALS: &[Signal] = &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGPIPE];
 const INTERRUPT_CODES: &[i32] = &[130, 143];
 const INTERRUPT_EXCEPTIONS: &[&str] = &["KeyboardInterrupt"];
+/// Error classes that are nothing but a write to a pipe with no reader.
+const BROKEN_PIPE_CLASSES: &[&str] = &["BrokenPipeError", "Errno::EPIPE"];
 
 /// What a report will say about the run, before scrubbing.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +50,12 @@ pub fn decide(
         ExitReason::Signal(signal) if CRASH_SIGNALS.contains(&signal) => {
             // The signal names the crash; a trace printed just before it (a Rust panic that
             // aborts, a JVM's fatal error) still tells where.
-            let crash = crash().filter(|c| !is_interrupt(c));
+            let crash = crash();
+            if signal == Signal::SIGABRT && crash.as_ref().is_some_and(reader_went_away) {
+                // A panic on a broken pipe in a program built to abort on panic.
+                return None;
+            }
+            let crash = crash.filter(|c| !is_interrupt(c));
             Some(Finding {
                 error_class: signal.as_str().to_string(),
                 runtime: crash.as_ref().map(|c| c.runtime.name()),
@@ -59,7 +67,7 @@ pub fn decide(
         ExitReason::Code(code) if INTERRUPT_CODES.contains(&code) => None,
         ExitReason::Code(0) => friction.map(friction_finding),
         ExitReason::Code(code) => match crash() {
-            Some(crash) if is_interrupt(&crash) => None,
+            Some(crash) if is_interrupt(&crash) || reader_went_away(&crash) => None,
             Some(crash) => Some(Finding {
                 error_class: crash.error_class,
                 runtime: Some(crash.runtime.name()),
@@ -84,6 +92,14 @@ fn is_interrupt(crash: &Crash) -> bool {
     INTERRUPT_EXCEPTIONS.contains(&crash.error_class.as_str())
 }
 
+/// A crash that only says the tool's reader went away (`tool | head -1`, a pager quit early).
+/// Most programs die of SIGPIPE then, which counts as an interrupt above; Python, Node and Rust
+/// ignore SIGPIPE, so the same event surfaces as BrokenPipeError, `Error: write EPIPE` or a
+/// "failed printing to stdout: Broken pipe" panic. Nothing in the tool broke, so it is no crash.
+fn reader_went_away(crash: &Crash) -> bool {
+    crash.broken_pipe || BROKEN_PIPE_CLASSES.contains(&crash.error_class.as_str())
+}
+
 fn friction_finding(kind: FrictionKind) -> Finding {
     Finding {
         error_class: format!("friction:{}", kind.name()),
@@ -103,6 +119,17 @@ mod tests {
             runtime: Runtime::Python,
             error_class: class.into(),
             frames: vec!["main".into()],
+            broken_pipe: false,
+        })
+    }
+
+    /// A crash whose message said a write found no reader.
+    fn on_broken_pipe(runtime: Runtime, class: &str) -> Option<Crash> {
+        Some(Crash {
+            runtime,
+            error_class: class.into(),
+            frames: vec!["main".into()],
+            broken_pipe: true,
         })
     }
 
@@ -173,6 +200,75 @@ mod tests {
         assert_eq!(
             decide_simple(ExitReason::Code(1), python("OSError"), friction).as_deref(),
             Some("OSError")
+        );
+    }
+
+    #[test]
+    fn a_reader_that_went_away_is_not_a_crash() {
+        let friction = Some(FrictionKind::RetryLoop);
+        let cases = [
+            // Python: BrokenPipeError, recognised by its class whatever its message.
+            python("BrokenPipeError"),
+            on_broken_pipe(Runtime::Python, "BrokenPipeError"),
+            // Rust: "failed printing to stdout: Broken pipe (os error 32)".
+            on_broken_pipe(Runtime::Rust, "panic"),
+            // Node: "Error: write EPIPE".
+            on_broken_pipe(Runtime::Node, "Error"),
+            // Ruby: "Broken pipe (Errno::EPIPE)".
+            Some(Crash {
+                runtime: Runtime::Ruby,
+                error_class: "Errno::EPIPE".into(),
+                frames: Vec::new(),
+                broken_pipe: false,
+            }),
+        ];
+        for crash in cases {
+            let class = crash.as_ref().unwrap().error_class.clone();
+            assert_eq!(decide_simple(ExitReason::Code(1), crash.clone(), None), None, "{class}");
+            assert_eq!(decide_simple(ExitReason::Code(1), crash, friction), None, "{class}");
+        }
+        // Death by SIGPIPE, the same event in a program that does not ignore the signal.
+        assert_eq!(decide_simple(ExitReason::Signal(Signal::SIGPIPE), None, None), None);
+        // A Rust program built with panic = "abort".
+        assert_eq!(
+            decide_simple(
+                ExitReason::Signal(Signal::SIGABRT),
+                on_broken_pipe(Runtime::Rust, "panic"),
+                None
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn other_crashes_of_the_same_runtimes_still_report() {
+        assert_eq!(
+            decide_simple(
+                ExitReason::Code(101),
+                Some(Crash {
+                    runtime: Runtime::Rust,
+                    error_class: "panic".into(),
+                    frames: vec!["main".into()],
+                    broken_pipe: false,
+                }),
+                None
+            )
+            .as_deref(),
+            Some("panic")
+        );
+        assert_eq!(
+            decide_simple(ExitReason::Code(1), python("ConnectionResetError"), None).as_deref(),
+            Some("ConnectionResetError")
+        );
+        // A segfault is a crash whatever was printed before it.
+        assert_eq!(
+            decide_simple(
+                ExitReason::Signal(Signal::SIGSEGV),
+                on_broken_pipe(Runtime::Rust, "panic"),
+                None
+            )
+            .as_deref(),
+            Some("SIGSEGV")
         );
     }
 }

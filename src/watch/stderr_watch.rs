@@ -4,7 +4,7 @@
 
 use super::friction::{FrictionKind, FrictionRule, FrictionWatch, Thresholds};
 use super::trace::{self, Crash};
-use crate::launch::StderrObserver;
+use crate::launch::OutputObserver;
 
 /// How much of the end of stderr is kept for crash recognition: memory stays bounded however
 /// much the tool prints, and a trace longer than this is cut at its start, not its end.
@@ -67,7 +67,7 @@ impl StderrWatch {
     }
 }
 
-impl StderrObserver for StderrWatch {
+impl OutputObserver for StderrWatch {
     fn observe(&mut self, chunk: &[u8]) {
         if let Some(setup) = self.setup.take() {
             let (rules, thresholds) = setup();

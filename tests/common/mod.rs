@@ -473,3 +473,45 @@ pub fn write_config(home: &Path, text: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("config.toml"), text).unwrap();
 }
+
+/// Runs `cmd` with stdin and stderr on a pseudo-terminal of its own, as in a terminal window
+/// (stdout goes where the caller set it: `tool | less` has it in a pipe), and returns its exit
+/// status and every byte written to the terminal, as the terminal shows them (`\n` arrives as
+/// `\r\n`). Fails the test if it runs longer than 20 s.
+pub fn run_on_terminal(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::process::Stdio;
+
+    let winsize = nix::pty::Winsize {
+        ws_row: 40,
+        ws_col: 132,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+    let slave = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
+    let mut child = cmd.stdin(slave()).stderr(slave()).spawn().unwrap();
+    // The master sees the end only once every copy of the slave is closed: the command's and ours.
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    // Read while the child runs, so a full terminal buffer never blocks it.
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = master.read_to_end(&mut bytes); // ends with EIO once the slave is closed
+        bytes
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} still ran after 20 s on a terminal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (status, reader.join().unwrap())
+}

@@ -104,6 +104,7 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                 runtime: Runtime::Go,
                 error_class: class,
                 frames: frames::finish(raw),
+                broken_pipe: false,
             },
         });
         i = end;

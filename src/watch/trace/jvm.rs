@@ -69,6 +69,7 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                 runtime: Runtime::Jvm,
                 error_class: class,
                 frames: frames::finish(raw),
+                broken_pipe: false,
             },
         });
         i = end;

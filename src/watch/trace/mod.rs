@@ -51,6 +51,10 @@ pub struct Crash {
     /// frames when it has any, consecutive repeats collapsed, and names normalised so
     /// the same code gives the same name on every machine and build (see each runtime).
     pub frames: Vec<String>,
+    /// Whether the crash's own lines say that a write found no reader (`Broken pipe`,
+    /// `EPIPE`), as when the tool's output goes to `head -1`. Set by `parse_last_crash`; only
+    /// this fact leaves the module, never the message that told it.
+    pub broken_pipe: bool,
 }
 
 /// A crash and the lines its output spans, so recognisers can be compared.
@@ -99,8 +103,20 @@ pub fn parse_last_crash(tail: &[u8]) -> Option<Crash> {
     let last = (0..candidates.len())
         .filter(|&at| !is_enclosed(&candidates[at]))
         .max_by_key(|&at| candidates[at].start)?;
-    Some(candidates.swap_remove(last).crash)
+    let found = candidates.swap_remove(last);
+    let mut crash = found.crash;
+    crash.broken_pipe = lines[found.start..found.end.min(lines.len())]
+        .iter()
+        .any(|line| BROKEN_PIPE.is_match(line));
+    Some(crash)
 }
+
+/// How each runtime words a write to a pipe whose reader has gone: Python's `BrokenPipeError:
+/// [Errno 32] Broken pipe`, Rust's `failed printing to stdout: Broken pipe (os error 32)`,
+/// Node's `Error: write EPIPE`, Ruby's `(Errno::EPIPE)`, Go's `write |1: broken pipe`, the
+/// JVM's `java.io.IOException: Broken pipe`.
+static BROKEN_PIPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i:\bbroken pipe\b)|\bEPIPE\b").expect("static regex"));
 
 /// What a terminal would show for one line: the text after the last carriage return
 /// (progress bars redraw with `\r`, Windows ends lines with `\r\n`), without escapes.
@@ -164,6 +180,37 @@ mod tests {
         assert_eq!(clean_line("50%\r100%\r"), "100%");
         assert_eq!(clean_line("\x1b[1mbold\x1b[m text"), "bold text");
         assert_eq!(clean_line("plain"), "plain");
+    }
+
+    #[test]
+    fn a_crash_that_says_its_reader_went_away_is_marked_as_a_broken_pipe() {
+        let cases: [&[u8]; 4] = [
+            b"Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n\
+              BrokenPipeError: [Errno 32] Broken pipe\n",
+            b"thread 'main' (15565) panicked at /rustc/5980/library/std/src/io/stdio.rs:1165:9:\n\
+              failed printing to stdout: Broken pipe (os error 32)\n\
+              note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+            b"node:events:502\n      throw er; // Unhandled 'error' event\n      ^\n\n\
+              Error: write EPIPE\n    at WriteWrap.onWriteComplete [as oncomplete] \
+              (node:internal/stream_base_commons:95:16)\n",
+            b"panic: write /dev/stdout: broken pipe\n\ngoroutine 1 [running]:\nmain.main()\n\
+              \t/src/app/main.go:9 +0x45\nexit status 2\n",
+        ];
+        for stderr in cases {
+            let crash = parse_last_crash(stderr).expect("a crash");
+            assert!(crash.broken_pipe, "{}", String::from_utf8_lossy(stderr));
+        }
+    }
+
+    #[test]
+    fn only_the_crash_that_ended_the_run_counts_for_a_broken_pipe() {
+        // An earlier logged broken pipe, and names that merely contain the letters, do not.
+        let stderr = b"BrokenPipeError: [Errno 32] Broken pipe (retrying)\n\
+            Traceback (most recent call last):\n  File \"/app/epipe.py\", line 3, in handle_EPIPE\n\
+            ValueError: bad value\n";
+        let crash = parse_last_crash(stderr).expect("a crash");
+        assert_eq!(crash.error_class, "ValueError");
+        assert!(!crash.broken_pipe);
     }
 
     #[test]

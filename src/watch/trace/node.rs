@@ -60,6 +60,7 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                     runtime: Runtime::Node,
                     error_class: class,
                     frames: frames::finish(raw),
+                    broken_pipe: false,
                 },
             });
         }

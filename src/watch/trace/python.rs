@@ -94,6 +94,7 @@ fn found(start: usize, end: usize, error_class: String, raw: Vec<Frame>) -> Foun
             runtime: Runtime::Python,
             error_class,
             frames: frames::finish(raw),
+            broken_pipe: false,
         },
     }
 }

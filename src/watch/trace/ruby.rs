@@ -67,6 +67,7 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                 runtime: Runtime::Ruby,
                 error_class: header.class,
                 frames: frames::finish(raw),
+                broken_pipe: false,
             },
         });
         i = end;

@@ -53,6 +53,7 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                 runtime: Runtime::Rust,
                 error_class: "panic".to_string(),
                 frames: frames::finish(raw),
+                broken_pipe: false,
             },
         });
         i = end;
