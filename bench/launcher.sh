@@ -39,8 +39,23 @@ hyperfine --warmup 1 --runs "${RELAY_RUNS:-5}" --export-json "$OUT/relay.json" \
   -n lokiwrap "$LW -- $GIB 2>/dev/null" \
   -n cat "$GIB 2>&1 | cat >/dev/null" >/dev/null
 
-echo "== peak RSS of lokiwrap while relaying 1 GiB"
+echo "== shared output: yes | head -c 1G with 2>&1, into a file and into a pipe, against a plain cat relay"
+# stdout and stderr lead to one place, so lokiwrap carries both through one pipe and relays
+# them; the reference puts one plain 'cat' in the same place.
+YES="sh -c 'yes | head -c 1073741824'"
+hyperfine --warmup 1 --runs "${RELAY_RUNS:-5}" --export-json "$OUT/shared.json" \
+  -n file-unwrapped "$YES >/dev/null 2>&1" \
+  -n file-lokiwrap "$LW -- $YES >/dev/null 2>&1" \
+  -n file-cat "$YES 2>&1 | cat >/dev/null" \
+  -n pipe-lokiwrap "$LW -- $YES 2>&1 | cat >/dev/null" \
+  -n pipe-cat "$YES 2>&1 | cat | cat >/dev/null" >/dev/null
+
+echo "== peak RSS of lokiwrap while relaying 1 GiB of stderr, and 1 GiB of shared output"
 /usr/bin/time -o "$OUT/rss" -f '%M' "$LW" -- sh -c 'head -c 1073741824 /dev/zero >&2' 2>/dev/null
+/usr/bin/time -o "$OUT/rss-shared" -f '%M' "$LW" -- sh -c 'yes | head -c 1073741824' >/dev/null 2>&1
+
+echo "== keystroke to screen through key lending"
+python3 bench/keystroke_latency.py "$LW" "${KEYS:-1000}" | tee "$OUT/keys"
 
 echo "== lokiwrap -- false with a report pending: no endpoint, and a collector that never answers"
 HOLD=$(mktemp -d)
@@ -71,19 +86,26 @@ import json, sys
 out = sys.argv[1]
 def means(name):
     return {r["command"]: r["mean"] for r in json.load(open(f"{out}/{name}.json"))["results"]}
-s, r, h = means("startup"), means("relay"), means("hang")
+s, r, h, m = means("startup"), means("relay"), means("hang"), means("shared")
 rss = int(open(f"{out}/rss").read().split()[-1])
+rss_shared = int(open(f"{out}/rss-shared").read().split()[-1])
+added_p99 = float(open(f"{out}/keys").read().split("added by lokiwrap")[1].split("/")[1])
 rows = [
     ("lokiwrap -- true / dumb-init true", s["lokiwrap"] / s["dumb-init"], "<= 1.25", s["lokiwrap"] / s["dumb-init"] <= 1.25),
     ("  dynamic build (cargo install)", s["lokiwrap-dynamic"] / s["dumb-init"], "<= 1.25", s["lokiwrap-dynamic"] / s["dumb-init"] <= 1.25),
     ("relay GiB/s", 1 / r["lokiwrap"], ">= 1.0", 1 / r["lokiwrap"] >= 1.0),
     ("relay speed / '| cat' speed", r["cat"] / r["lokiwrap"], ">= 0.8", r["cat"] / r["lokiwrap"] >= 0.8),
     ("peak RSS MiB", rss / 1024, "<= 8", rss / 1024 <= 8),
+    ("shared output into a file / cat relay", m["file-cat"] / m["file-lokiwrap"], ">= 0.9", m["file-cat"] / m["file-lokiwrap"] >= 0.9),
+    ("shared output into a pipe / cat relay", m["pipe-cat"] / m["pipe-lokiwrap"], ">= 0.9", m["pipe-cat"] / m["pipe-lokiwrap"] >= 0.9),
+    ("peak RSS MiB, shared output", rss_shared / 1024, "<= 8", rss_shared / 1024 <= 8),
+    ("keystroke latency added, p99 ms", added_p99, "< 1", added_p99 < 1),
     ("hanging collector / no endpoint", h["hanging-endpoint"] / h["no-endpoint"], "<= 1.25", h["hanging-endpoint"] / h["no-endpoint"] <= 1.25),
 ]
 print(f"\nstartup means: true {s['true']*1e3:.2f} ms, dumb-init {s['dumb-init']*1e3:.2f} ms, lokiwrap {s['lokiwrap']*1e3:.2f} ms (dynamic {s['lokiwrap-dynamic']*1e3:.2f} ms)")
 print(f"false, report pending: no endpoint {h['no-endpoint']*1e3:.2f} ms, hanging collector {h['hanging-endpoint']*1e3:.2f} ms")
-print(f"relay means:   unwrapped {r['unwrapped']*1e3:.0f} ms, lokiwrap {r['lokiwrap']*1e3:.0f} ms, | cat {r['cat']*1e3:.0f} ms\n")
+print(f"relay means:   unwrapped {r['unwrapped']*1e3:.0f} ms, lokiwrap {r['lokiwrap']*1e3:.0f} ms, | cat {r['cat']*1e3:.0f} ms")
+print(f"shared means:  file: unwrapped {m['file-unwrapped']*1e3:.0f} ms, lokiwrap {m['file-lokiwrap']*1e3:.0f} ms, cat {m['file-cat']*1e3:.0f} ms; pipe: lokiwrap {m['pipe-lokiwrap']*1e3:.0f} ms, cat {m['pipe-cat']*1e3:.0f} ms\n")
 for name, value, target, ok in rows:
     print(f"{name:38} {value:8.2f}   target {target:8}  {'PASS' if ok else 'FAIL'}")
 PY

@@ -49,7 +49,7 @@ pub fn open(terminal: bool, real: BorrowedFd<'_>) -> Result<Channel, ChannelProb
 }
 
 #[cfg(target_os = "linux")]
-const PIPE_SIZE: i32 = 1024 * 1024;
+const PIPE_SIZE: i32 = 64 * 1024;
 
 fn open_pipe() -> nix::Result<Channel> {
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;

@@ -239,7 +239,7 @@ fn supervise(
     let mut child_continued = false;
     let mut pending_stop = PendingStop::default();
     loop {
-        let (relay_ready, keys_ready) = {
+        let (signalled, relay_ready, keys_ready) = {
             let mut fds = vec![PollFd::new(signal_pipe.fd(), PollFlags::POLLIN)];
             let interest = relay.as_ref().and_then(|r| r.interest());
             let relay_slot = interest.map(|(fd, flags)| {
@@ -264,8 +264,8 @@ fn supervise(
                 slot.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty())
             };
             match nix::poll::poll(&mut fds, timeout) {
-                Ok(_) => (ready(relay_slot, &fds), ready(keys_slot, &fds)),
-                Err(_) => (false, false),
+                Ok(_) => (ready(Some(0), &fds), ready(relay_slot, &fds), ready(keys_slot, &fds)),
+                Err(_) => (true, false, false),
             }
         };
         if keys_ready && let Some(relay) = relay.as_mut() {
@@ -280,7 +280,7 @@ fn supervise(
             }
         }
 
-        let origins = signal_pipe.drain();
+        let origins = if signalled { signal_pipe.drain() } else { Vec::new() };
         let mut ended = None;
         if origins
             .iter()

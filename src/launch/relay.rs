@@ -33,9 +33,12 @@ const CHUNK: usize = 256 * 1024;
 /// Consecutive reads fill a buffer until less than this is left, then the other one is used:
 /// the output before the latest read stays in place, so nothing needs copying to keep it.
 const MIN_READ: usize = 64 * 1024;
-/// Reads made per wake-up while the child keeps the pipe full, before signals are looked at
-/// again: a few milliseconds of work at most.
-const READS_PER_STEP: usize = 8;
+/// The largest read from a pipe. The kernel holds the pipe's lock while it copies a read, and
+/// a writer waiting for that lock spins: short reads let the tool write while lokiwrap copies.
+const MAX_READ: usize = 64 * 1024;
+/// Reads made per wake-up while the child keeps writing, before signals are looked at again:
+/// a millisecond of work at most.
+const READS_PER_STEP: usize = 16;
 
 /// Copies the child's output to lokiwrap's stderr, one chunk at a time, inside the launcher's
 /// event loop. While a chunk is not fully written nothing more is read, so a slow reader of
@@ -56,8 +59,6 @@ pub struct Relay<'o> {
     /// `bufs[current][written..filled]` is read but not yet written.
     written: usize,
     filled: usize,
-    /// Bytes the last read returned.
-    last_read: usize,
     /// A "\r" the tool's terminal wrote last, not relayed yet: if a "\n" comes next, the
     /// terminal added it (ONLCR) and it is dropped.
     held_return: bool,
@@ -78,7 +79,6 @@ impl<'o> Relay<'o> {
             earlier: 0,
             written: 0,
             filled: 0,
-            last_read: 0,
             held_return: false,
             observer,
         }
@@ -108,10 +108,10 @@ impl<'o> Relay<'o> {
             self.write_pending();
             return;
         }
+        // Read again at once while the child keeps writing, as a plain `cat` would: a poll
+        // between reads costs as much as the read itself.
         for _ in 0..READS_PER_STEP {
-            // Another read is worth trying only after a large one that went out whole: the
-            // child is writing faster than one read takes in.
-            if !self.read_chunk() || self.written < self.filled || self.last_read < MIN_READ {
+            if !self.read_chunk() || self.written < self.filled {
                 break;
             }
         }
@@ -162,7 +162,8 @@ impl<'o> Relay<'o> {
         let read = if self.is_pty && PACKET_MODE {
             read_packet(source.as_fd(), &mut self.bufs[current], start)
         } else {
-            nix::unistd::read(source, &mut self.bufs[current][start..]).map(Packet::Data)
+            let end = (start + MAX_READ).min(CHUNK);
+            nix::unistd::read(source, &mut self.bufs[current][start..end]).map(Packet::Data)
         };
         match read {
             Ok(Packet::Data(0)) | Err(Errno::EIO) => {
@@ -184,7 +185,6 @@ impl<'o> Relay<'o> {
                         self.held_return = true;
                     }
                 }
-                self.last_read = n;
                 self.written = start;
                 self.filled = start + n;
                 // Relayed first, looked at after: watching never delays the bytes.

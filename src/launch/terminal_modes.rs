@@ -14,7 +14,6 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
 use nix::errno::Errno;
-
 use nix::sys::termios::{ControlFlags, InputFlags, LocalFlags, OutputFlags, SetArg, Termios, tcgetattr, tcsetattr};
 
 /// The status bit a packet-mode master reads when the slave's settings changed (Linux).
@@ -136,26 +135,27 @@ impl ModeMirror {
     /// since lokiwrap last did; a later `sync` (after `fg`) copies the tool's settings again.
     pub fn give_back(&mut self) {
         self.keys = None;
-        let Some(lent) = self.lent.take() else { return };
-        self.mirrored = lent.baseline;
+        let lent = self.lent.take();
+        if let Some(lent) = &lent {
+            self.mirrored = lent.baseline.clone();
+        }
         if !self.touches_terminal || !in_foreground() {
             return;
         }
         let stderr = std::io::stderr();
-        if let Ok(mut real) = tcgetattr(&stderr) {
-            if real == lent.applied {
-                let _ = tcsetattr(&stderr, SetArg::TCSANOW, &lent.saved);
-            } else if !self.real_had_extproc && real.local_flags.contains(LocalFlags::EXTPROC) {
-                // The tool copied the pseudo-terminal's settings onto stdin; EXTPROC would leave
-                // the real terminal without echo or line editing.
-                real.local_flags.remove(LocalFlags::EXTPROC);
-                let _ = tcsetattr(&stderr, SetArg::TCSANOW, &real);
-            }
+        let Ok(mut real) = tcgetattr(&stderr) else { return };
+        if let Some(lent) = lent
+            && real == lent.applied
+        {
+            let _ = tcsetattr(&stderr, SetArg::TCSANOW, &lent.saved);
+        } else if !self.real_had_extproc && real.local_flags.contains(LocalFlags::EXTPROC) {
+            // The tool copied the pseudo-terminal's settings onto stdin; EXTPROC would leave
+            // the real terminal without echo or line editing.
+            real.local_flags.remove(LocalFlags::EXTPROC);
+            let _ = tcsetattr(&stderr, SetArg::TCSANOW, &real);
         }
     }
-}
 
-impl ModeMirror {
     /// Keys are lent while the tool reads single keys (non-canonical mode) and a process of the
     /// job opened the pseudo-terminal itself to read them. A program that took raw mode through
     /// stdout but reads stdin (ncurses does) gets its keys from the real terminal directly, and
