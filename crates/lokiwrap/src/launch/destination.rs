@@ -18,6 +18,15 @@ pub enum Destination {
 }
 
 impl Destination {
+    /// Whether the child's output goes through a channel of lokiwrap's at all. Not when only
+    /// stderr is on a terminal: a pseudo-terminal there is nobody's controlling terminal, so
+    /// `tcgetpgrp(2)` fails, and pv (which then thinks it runs in the background) draws no
+    /// progress. With stdout elsewhere (`pv file >/dev/null`, `tool | less`), stderr is left
+    /// the caller's own: the tool runs exactly as unwrapped, its stderr unread.
+    pub fn carried(self) -> bool {
+        !matches!(self, Destination::Separate { stderr_terminal: true })
+    }
+
     /// Whether the child's fd 1 is the carried channel too.
     pub fn carries_stdout(self) -> bool {
         matches!(self, Destination::Shared { .. })
@@ -25,10 +34,7 @@ impl Destination {
 
     /// Whether the carried channel must be a terminal (a pseudo-terminal).
     pub fn terminal(self) -> bool {
-        match self {
-            Destination::Shared { terminal } => terminal,
-            Destination::Separate { stderr_terminal } => stderr_terminal,
-        }
+        matches!(self, Destination::Shared { terminal: true })
     }
 }
 

@@ -170,8 +170,11 @@ fn supervise_run(path: &Path, launch: &Launch, inherited: &Inherited, observer: 
         }
     };
     let destination = destination::of_standard_streams(!inherited.stdout_was_closed());
-    let channel = match channel::open(destination.terminal(), std::io::stderr().as_fd()) {
-        Ok(channel) => Some(channel),
+    let opened = destination
+        .carried()
+        .then(|| channel::open(destination.terminal(), std::io::stderr().as_fd()));
+    let channel = match opened.transpose() {
+        Ok(channel) => channel,
         Err(problem) => {
             match problem {
                 ChannelProblem::NoPty(errno) => messages::warn_once(format_args!(

@@ -71,6 +71,16 @@ pub struct Tmux {
 
 impl Tmux {
     pub fn start() -> Tmux {
+        Tmux::launch(None, &[])
+    }
+
+    /// A real terminal like `start`'s, with the shell working in `dir` and `env` added to its
+    /// environment (a name given again there replaces `start`'s value, e.g. `HOME`).
+    pub fn start_in(dir: &Path, env: &[(&str, &str)]) -> Tmux {
+        Tmux::launch(Some(dir), env)
+    }
+
+    fn launch(dir: Option<&Path>, env: &[(&str, &str)]) -> Tmux {
         let socket = format!(
             "lokiwrap-test-{}-{}",
             std::process::id(),
@@ -81,26 +91,31 @@ impl Tmux {
             lokiwrap().parent().unwrap().display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "132",
-                "-y",
-                "40",
-                "-s",
-                "t",
-            ])
+        let mut tmux = Command::new("tmux");
+        tmux.args([
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "132",
+            "-y",
+            "40",
+            "-s",
+            "t",
+        ]);
+        if let Some(dir) = dir {
+            tmux.arg("-c").arg(dir);
+        }
+        let status = tmux
             .args(["env", "-i", &format!("PATH={path}"), "TERM=xterm-256color", "PS1=$ "])
             .arg(format!(
                 "HOME={}",
                 std::env::var("HOME").unwrap_or_else(|_| "/tmp".into())
             ))
+            .args(env.iter().map(|(name, value)| format!("{name}={value}")))
             .args(["bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux runs (apt-get install tmux)");
@@ -162,6 +177,233 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(30));
         }
     }
+}
+
+/// What a person sees in a terminal at one moment: the screen with its colours and
+/// attributes, and the cursor and the modes the program set on the terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The scrollback and the screen, one line per row, with the escape sequences for colours
+    /// and attributes (`capture-pane -e`).
+    pub screen: String,
+    /// The cursor and the terminal's modes: `name=value` separated by spaces.
+    pub modes: String,
+}
+
+/// The cursor and the terminal modes a program can set, as tmux names them.
+const MODES: &str = "cursor=#{cursor_x},#{cursor_y} cursor_visible=#{cursor_flag} \
+alternate_screen=#{alternate_on} insert=#{insert_flag} keypad=#{keypad_flag} \
+keypad_cursor=#{keypad_cursor_flag} wrap=#{wrap_flag} origin=#{origin_flag} \
+mouse_standard=#{mouse_standard_flag} mouse_button=#{mouse_button_flag} mouse_any=#{mouse_any_flag} \
+mouse_sgr=#{mouse_sgr_flag} mouse_utf8=#{mouse_utf8_flag}";
+
+/// Marks the end of the screen in `Tmux::view`'s one tmux call.
+const END_OF_SCREEN: &str = "@@ end of screen @@";
+
+impl View {
+    /// The screen without escape sequences.
+    pub fn text(&self) -> String {
+        strip_escapes(&self.screen)
+    }
+
+    /// The last line of the screen that is not blank, without escape sequences or trailing
+    /// blanks: the prompt the program is waiting at.
+    pub fn last_line(&self) -> String {
+        self.text()
+            .lines()
+            .rev()
+            .map(str::trim_end)
+            .find(|line| !line.is_empty())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// `text` without the escape sequences `capture-pane -e` writes (CSI sequences such as SGR).
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // CSI: parameters and intermediates, then one final byte in @..~.
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC (hyperlinks): up to BEL or ST.
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Tmux {
+    /// The screen (with its scrollback) and the modes, read in one tmux call so that they
+    /// belong together.
+    pub fn view(&self) -> View {
+        let out = self.tmux(&[
+            "capture-pane",
+            "-p",
+            "-e",
+            "-S",
+            "-",
+            "-t",
+            "t",
+            ";",
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            END_OF_SCREEN,
+            ";",
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            MODES,
+        ]);
+        let out = String::from_utf8_lossy(&out.stdout);
+        let marker = format!("\n{END_OF_SCREEN}\n");
+        let (screen, modes) = out.split_once(&marker).unwrap_or((&out, ""));
+        View {
+            screen: screen.trim_end_matches('\n').to_string(),
+            modes: modes.trim_end().to_string(),
+        }
+    }
+
+    /// Types text without pressing Enter.
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    /// The terminal device of the pane (the real terminal the shell and its jobs use).
+    pub fn tty(&self) -> PathBuf {
+        let out = self.tmux(&["display-message", "-p", "-t", "t", "#{pane_tty}"]);
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+
+    /// `stty -a` of the terminal, read from outside: the settings in force right now, whoever
+    /// set them, without typing anything.
+    pub fn stty(&self) -> String {
+        let out = Command::new("stty")
+            .arg("-a")
+            .arg("-F")
+            .arg(self.tty())
+            .output()
+            .expect("stty runs");
+        assert!(
+            out.status.success(),
+            "stty -a -F failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits up to 20 s until a process named `comm`, started from the pane's shell, runs and
+    /// the terminal is out of canonical mode: the program (a pager, an editor) has set it up to
+    /// read keys one by one, and keys typed now are read by it, not echoed by the terminal.
+    pub fn wait_until_reading_keys(&self, comm: &str) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let shell = self.shell_pid();
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+            .open(self.tty())
+            .expect("the pane's terminal opens");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // The shell's own line editor reads keys one by one too, but it has put the
+            // terminal back in canonical mode before it starts any command.
+            let raw = nix::sys::termios::tcgetattr(&terminal)
+                .is_ok_and(|t| !t.local_flags.contains(nix::sys::termios::LocalFlags::ICANON));
+            if raw
+                && descendants(shell)
+                    .into_iter()
+                    .any(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{comm} never took the keyboard");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The pid of the shell in the pane.
+    pub fn shell_pid(&self) -> i32 {
+        let out = self.tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("tmux names the pane's pid")
+    }
+
+    /// Waits up to 20 s until a process named `comm`, started from the pane's shell, sleeps in
+    /// nanosleep (`sleep 5`, Python's `time.sleep`): a key typed now reaches it mid-sleep.
+    pub fn wait_until_sleeping(&self, comm: &str) {
+        let shell = self.shell_pid();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if descendants(shell).into_iter().any(|pid| {
+                let read = |what: &str| std::fs::read_to_string(format!("/proc/{pid}/{what}")).unwrap_or_default();
+                // The syscall number is x86_64's clock_nanosleep or nanosleep; the wait channel
+                // names it on any architecture where the kernel shows it.
+                let syscall = read("syscall");
+                let syscall = syscall.split_whitespace().next().unwrap_or_default();
+                read("comm").trim() == comm && (read("wchan").contains("nanosleep") || ["230", "35"].contains(&syscall))
+            }) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {comm} started from the terminal ever slept"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Every process descended from `root` (not `root` itself).
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name, in parentheses, may hold spaces: the parent pid is the second
+        // field after its closing parenthesis.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 impl Drop for Tmux {
