@@ -5,12 +5,12 @@
 mod atomic_file;
 pub mod capture;
 pub mod cli;
-pub mod config;
-pub mod consent;
+mod config;
+mod consent;
 pub mod deliver;
 pub mod launch;
 pub mod messages;
 pub mod outbox;
 pub mod report;
-pub mod shim;
+mod shim;
 pub mod watch;
