@@ -1,11 +1,9 @@
 //! The fake GitHub the collector's tests run against, driven as a client drives GitHub: what it
 //! keeps, how it answers, and what it records about the requests it gets.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fake_github::{API_VERSION, FakeGithub, Fault, FaultKind, MEDIA_TYPE, TEST_TOKEN};
+use crate::common::fake_github::{API_VERSION, FakeGithub, Fault, FaultKind, MEDIA_TYPE, TEST_TOKEN};
 use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};

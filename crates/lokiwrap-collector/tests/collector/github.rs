@@ -2,14 +2,12 @@
 //! loopback and its sync worker talks to the fake GitHub. Each test checks the exact calls
 //! GitHub received (the journal) and what a maintainer would see there (the fake's issues).
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::collector::{Collector, post, post_with, report};
-use common::fake_github::{APP_LOGIN, Call, FakeGithub, Fault, FaultKind, Issue, TEST_TOKEN};
+use crate::common::collector::{Collector, post, post_with, report};
+use crate::common::fake_github::{APP_LOGIN, Call, FakeGithub, Fault, FaultKind, Issue, TEST_TOKEN};
 use serde_json::{Value, json};
 
 const TRIAGE: &str = "acme/triage";

@@ -3,13 +3,11 @@
 //! acceptance: one issue per failure cluster in the failing plugin's repository, duplicates
 //! counted, no loops, and a per-repository limit on new issues.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::collector::Collector;
-use common::fake_github::{FakeGithub, TEST_TOKEN};
+use crate::common::collector::Collector;
+use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::{Value, json};
 

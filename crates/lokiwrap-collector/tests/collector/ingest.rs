@@ -2,14 +2,12 @@
 //! what is stored, what is answered, what is counted, and what never reaches the store or the
 //! logs.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::collector::{Collector, file_contains, post, post_with, report};
+use crate::common::collector::{Collector, file_contains, post, post_with, report};
 use serde_json::json;
 
 fn stored_reports(collector: &Collector) -> i64 {
@@ -288,18 +286,18 @@ fn health_and_stats_answer_and_stats_need_the_admin_token() {
 
 #[test]
 fn a_lokiwrap_crash_report_arrives_in_the_collector() {
-    let Some(client) = common::lokiwrap() else {
+    let Some(client) = crate::common::lokiwrap() else {
         eprintln!("skipped: lokiwrap is not built next to lokiwrap-collector; run cargo test --workspace");
         return;
     };
     let collector = Collector::start("", &[]);
     let home = tempfile::tempdir().unwrap();
     let endpoint = &collector.url;
-    common::write_config(
+    crate::common::write_config(
         home.path(),
         &format!("notice_shown = true\nendpoint = \"{endpoint}\"\n"),
     );
-    let status = common::lokiwrap_as(
+    let status = crate::common::lokiwrap_as(
         &client,
         home.path(),
         &["--", "sh", "-c", "echo 'Traceback (most recent call last):' >&2; echo '  File \"x.py\", line 1, in <module>' >&2; echo 'ValueError: boom' >&2; exit 1"],
@@ -327,7 +325,7 @@ fn configuration_mistakes_stop_the_collector_with_the_fix() {
     let run = |config: &str| {
         let path = dir.path().join("collector.toml");
         std::fs::write(&path, config).unwrap();
-        let output = Command::new(common::collector::binary())
+        let output = Command::new(crate::common::collector::binary())
             .arg("--config")
             .arg(&path)
             .args(["--listen", "127.0.0.1:0", "--database"])

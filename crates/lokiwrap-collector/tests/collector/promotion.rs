@@ -4,14 +4,12 @@
 //! request, within a daily cap that survives restarts, never while the kill switch is on, and
 //! never merges.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::collector::{Collector, post, report};
-use common::fake_github::{FakeGithub, TEST_TOKEN};
+use crate::common::collector::{Collector, post, report};
+use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::json;
 

@@ -3,14 +3,12 @@
 //! versions is upgraded in place at start, losing nothing; the queued GitHub jobs still run. A
 //! database written by a newer collector is refused and left as it was.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::collector::Collector;
-use common::fake_github::{APP_LOGIN, FakeGithub, TEST_TOKEN};
+use crate::common::collector::Collector;
+use crate::common::fake_github::{APP_LOGIN, FakeGithub, TEST_TOKEN};
 use rusqlite::{Connection, params};
 
 const TRIAGE: &str = "acme/triage";
@@ -195,10 +193,10 @@ fn a_first_release_database_is_upgraded_and_its_queue_drains() {
 #[test]
 fn databases_of_builds_without_a_recorded_version_are_upgraded() {
     let steps = [
-        include_str!("../migrations/sqlite/0001_first_release.sql"),
-        include_str!("../migrations/sqlite/0002_failures_and_repository_limits.sql"),
-        include_str!("../migrations/sqlite/0003_promotion_and_autofix.sql"),
-        include_str!("../migrations/sqlite/0004_quiet_return.sql"),
+        include_str!("../../migrations/sqlite/0001_first_release.sql"),
+        include_str!("../../migrations/sqlite/0002_failures_and_repository_limits.sql"),
+        include_str!("../../migrations/sqlite/0003_promotion_and_autofix.sql"),
+        include_str!("../../migrations/sqlite/0004_quiet_return.sql"),
     ];
     for applied in 1..=steps.len() {
         let dir = tempfile::tempdir().unwrap();
@@ -231,7 +229,7 @@ fn a_database_from_a_newer_collector_is_refused_untouched() {
     db.execute_batch(FIRST_RELEASE_SCHEMA).unwrap();
     db.pragma_update(None, "user_version", NEWEST + 1).unwrap();
     drop(db);
-    let output = Command::new(common::collector::binary())
+    let output = Command::new(crate::common::collector::binary())
         .args(["--listen", "127.0.0.1:0", "--database"])
         .arg(&path)
         .env_remove("LOKIWRAP_GITHUB_TOKEN")

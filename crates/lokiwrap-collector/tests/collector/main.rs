@@ -1,0 +1,11 @@
+//! The collector's integration tests, in one binary so that its dependencies are linked once:
+//! a real `lokiwrap-collector` process on loopback, driven over HTTP, with a fake GitHub.
+
+mod common;
+
+mod fake_github_itself;
+mod github;
+mod hotfix;
+mod ingest;
+mod promotion;
+mod store_upgrade;
