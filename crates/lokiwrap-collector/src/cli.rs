@@ -1,5 +1,5 @@
 //! The command line of `lokiwrap-collector`: one definition for its `--help`, its man page
-//! (`packaging/man/lokiwrap-collector.1`, written by `cargo run --example generate_docs`).
+//! (`packaging/man/lokiwrap-collector.1`, written by `cargo run -p lokiwrap-collector --example generate_docs`).
 
 use std::path::PathBuf;
 
