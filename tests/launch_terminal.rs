@@ -286,13 +286,7 @@ fn with_no_pseudo_terminal_left_the_tool_still_runs_and_keeps_its_status() {
 fn stderr_bytes_reach_the_terminal_with_output_processing_applied_once() {
     // The caller's terminal turns "\n" into "\r\n" exactly once, as it would unwrapped.
     let through_terminal = |wrapped: bool| {
-        let winsize = nix::pty::Winsize {
-            ws_row: 40,
-            ws_col: 132,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+        let pty = common::open_terminal();
         let mut cmd = if wrapped {
             Command::new(lokiwrap())
         } else {

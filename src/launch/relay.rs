@@ -29,7 +29,7 @@ impl OutputObserver for () {
 pub const RECENT: usize = CHUNK - MIN_READ;
 
 /// Size of each of the relay's two buffers, and of the largest read.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 128 * 1024;
 /// Consecutive reads fill a buffer until less than this is left, then the other one is used:
 /// the output before the latest read stays in place, so nothing needs copying to keep it.
 const MIN_READ: usize = 64 * 1024;
