@@ -365,3 +365,27 @@ fn ctrl_z_in_an_interactive_shell_run_by_lokiwrap_gives_a_prompt_and_fg_continue
     tmux.type_line("echo rc=$?");
     tmux.wait_for("\nrc=0");
 }
+
+#[test]
+fn with_only_stderr_on_the_terminal_the_tool_gets_the_terminal_itself() {
+    // stdout in a pipe, stderr on the terminal: no order is at stake, and a pseudo-terminal on
+    // stderr would fail tcgetpgrp(2) (pv would think it runs in the background).
+    let dir = tempfile::tempdir().unwrap();
+    let report = |name: &str| dir.path().join(name);
+    let tmux = Tmux::start();
+    let script = sh_quote(&program("tty_report.py"));
+    tmux.type_line(&format!(
+        "python3 {script} {} | cat; lokiwrap -- python3 {script} {} | cat; echo done",
+        sh_quote(&report("plain")),
+        sh_quote(&report("wrapped"))
+    ));
+    tmux.wait_for("\ndone");
+    let mut plain: serde_json::Value = serde_json::from_str(&wait_for_file(&report("plain"))).unwrap();
+    let mut wrapped: serde_json::Value = serde_json::from_str(&wait_for_file(&report("wrapped"))).unwrap();
+    assert_eq!(wrapped["isatty"], serde_json::json!([true, false, true]));
+    // The parent differs by design: the tool's parent is lokiwrap, in the job's process group.
+    for report in [&mut plain, &mut wrapped] {
+        report.as_object_mut().unwrap().remove("same_pgrp_as_parent");
+    }
+    assert_eq!(wrapped, plain, "the tool can tell it is wrapped");
+}

@@ -463,12 +463,24 @@ pub fn open_terminal() -> nix::pty::OpenptyResult {
 /// status and every byte written to the terminal, as the terminal shows them (`\n` arrives as
 /// `\r\n`). Fails the test if it runs longer than 20 s.
 pub fn run_on_terminal(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
+    run_with_terminal(cmd, false)
+}
+
+/// Runs `cmd` as in a terminal window: stdin, stdout and stderr all on one terminal.
+pub fn run_in_terminal_window(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
+    run_with_terminal(cmd, true)
+}
+
+fn run_with_terminal(cmd: &mut Command, with_stdout: bool) -> (std::process::ExitStatus, Vec<u8>) {
     use std::io::Read;
     use std::os::fd::AsFd;
     use std::process::Stdio;
 
     let pty = open_terminal();
     let slave = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
+    if with_stdout {
+        cmd.stdout(slave());
+    }
     let mut child = cmd.stdin(slave()).stderr(slave()).spawn().unwrap();
     // The master sees the end only once every copy of the slave is closed: the command's and ours.
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
