@@ -46,15 +46,14 @@ impl NewUser {
             .unwrap()
     }
 
-    /// The same with stdin and stderr on a terminal and stdout thrown away: the exit code and
-    /// what reached the terminal.
+    /// The same in a terminal window (stdin, stdout and stderr on one terminal): the exit code
+    /// and what reached the terminal.
     fn shell_on_terminal(&self, script: &str) -> (Option<i32>, String) {
         let mut cmd = Command::new("sh");
         common::as_user(&mut cmd, self.home.path());
         cmd.args(["-c", &format!("eval \"$(lokiwrap shim env sh)\" && {script}")])
-            .env("PATH", self.path_var())
-            .stdout(Stdio::null());
-        let (status, terminal) = common::run_on_terminal(&mut cmd);
+            .env("PATH", self.path_var());
+        let (status, terminal) = common::run_in_terminal_window(&mut cmd);
         (status.code(), text(&terminal))
     }
 

@@ -69,13 +69,7 @@ fn stdout_and_stderr_into_one_pipe_keep_the_tools_order() {
 /// Everything the terminal receives while `program ARGS` runs with all three standard
 /// descriptors on it, read from the terminal's master side.
 fn through_terminal(program: &Path, args: &[&str]) -> Vec<u8> {
-    let winsize = nix::pty::Winsize {
-        ws_row: 40,
-        ws_col: 132,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+    let pty = common::open_terminal();
     let slave = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
     let mut child = Command::new(program)
         .args(args)

@@ -286,13 +286,7 @@ fn with_no_pseudo_terminal_left_the_tool_still_runs_and_keeps_its_status() {
 fn stderr_bytes_reach_the_terminal_with_output_processing_applied_once() {
     // The caller's terminal turns "\n" into "\r\n" exactly once, as it would unwrapped.
     let through_terminal = |wrapped: bool| {
-        let winsize = nix::pty::Winsize {
-            ws_row: 40,
-            ws_col: 132,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+        let pty = common::open_terminal();
         let mut cmd = if wrapped {
             Command::new(lokiwrap())
         } else {
@@ -370,4 +364,28 @@ fn ctrl_z_in_an_interactive_shell_run_by_lokiwrap_gives_a_prompt_and_fg_continue
     tmux.type_line("exit");
     tmux.type_line("echo rc=$?");
     tmux.wait_for("\nrc=0");
+}
+
+#[test]
+fn with_only_stderr_on_the_terminal_the_tool_gets_the_terminal_itself() {
+    // stdout in a pipe, stderr on the terminal: no order is at stake, and a pseudo-terminal on
+    // stderr would fail tcgetpgrp(2) (pv would think it runs in the background).
+    let dir = tempfile::tempdir().unwrap();
+    let report = |name: &str| dir.path().join(name);
+    let tmux = Tmux::start();
+    let script = sh_quote(&program("tty_report.py"));
+    tmux.type_line(&format!(
+        "python3 {script} {} | cat; lokiwrap -- python3 {script} {} | cat; echo done",
+        sh_quote(&report("plain")),
+        sh_quote(&report("wrapped"))
+    ));
+    tmux.wait_for("\ndone");
+    let mut plain: serde_json::Value = serde_json::from_str(&wait_for_file(&report("plain"))).unwrap();
+    let mut wrapped: serde_json::Value = serde_json::from_str(&wait_for_file(&report("wrapped"))).unwrap();
+    assert_eq!(wrapped["isatty"], serde_json::json!([true, false, true]));
+    // The parent differs by design: the tool's parent is lokiwrap, in the job's process group.
+    for report in [&mut plain, &mut wrapped] {
+        report.as_object_mut().unwrap().remove("same_pgrp_as_parent");
+    }
+    assert_eq!(wrapped, plain, "the tool can tell it is wrapped");
 }

@@ -427,7 +427,7 @@ fn touched_lines(text: &str, ranges: &[Range<usize>]) -> Vec<Range<usize>> {
 
 /// Removes CSI (`ESC [ … final`), OSC (`ESC ] … BEL` or `ESC \`) and two-byte escape
 /// sequences. Borrows when there is no ESC at all.
-fn strip_ansi(text: &str) -> Cow<'_, str> {
+pub fn strip_ansi(text: &str) -> Cow<'_, str> {
     const ESC: char = '\u{1b}';
     if !text.contains(ESC) {
         return Cow::Borrowed(text);

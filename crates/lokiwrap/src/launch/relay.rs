@@ -26,16 +26,15 @@ impl OutputObserver for () {
 }
 
 /// How much recent output the relay always holds for `OutputObserver::finish`.
-pub const RECENT: usize = CHUNK - MIN_READ;
+pub const RECENT: usize = CHUNK;
 
-/// Size of each of the relay's two buffers, and of the largest read.
-const CHUNK: usize = 256 * 1024;
-/// Consecutive reads fill a buffer until less than this is left, then the other one is used:
-/// the output before the latest read stays in place, so nothing needs copying to keep it.
-const MIN_READ: usize = 64 * 1024;
-/// The largest read from a pipe. The kernel holds the pipe's lock while it copies a read, and
-/// a writer waiting for that lock spins: short reads let the tool write while lokiwrap copies.
-const MAX_READ: usize = 64 * 1024;
+/// Size of each of the relay's two buffers, and of the largest read. Consecutive reads fill
+/// one buffer to its end, then the other: the earlier buffer is then always full, so the two
+/// hold at least the last CHUNK bytes and nothing is copied to keep them. Small buffers keep
+/// the kernel's copy into them in the cache: with 64 KiB ones a read costs half what it does
+/// with 128 KiB ones. Reads no larger than the pipe also keep its lock short, so the tool can
+/// go on writing while lokiwrap copies.
+const CHUNK: usize = 64 * 1024;
 /// Reads made per wake-up while the child keeps writing, before signals are looked at again:
 /// a millisecond of work at most.
 const READS_PER_STEP: usize = 16;
@@ -148,7 +147,7 @@ impl<'o> Relay<'o> {
     /// Reads once. Returns false when nothing more can be read now (would block, or ended).
     fn read_chunk(&mut self) -> bool {
         let Some(source) = &self.source else { return false };
-        if CHUNK - self.filled < MIN_READ {
+        if self.filled == CHUNK {
             self.earlier = self.filled;
             self.current = 1 - self.current;
             self.filled = 0;
@@ -162,8 +161,7 @@ impl<'o> Relay<'o> {
         let read = if self.is_pty && PACKET_MODE {
             read_packet(source.as_fd(), &mut self.bufs[current], start)
         } else {
-            let end = (start + MAX_READ).min(CHUNK);
-            nix::unistd::read(source, &mut self.bufs[current][start..end]).map(Packet::Data)
+            nix::unistd::read(source, &mut self.bufs[current][start..]).map(Packet::Data)
         };
         match read {
             Ok(Packet::Data(0)) | Err(Errno::EIO) => {

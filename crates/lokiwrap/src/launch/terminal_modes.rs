@@ -196,6 +196,13 @@ impl ModeMirror {
     }
 }
 
+impl Drop for ModeMirror {
+    /// However lokiwrap's part ends, the real terminal is not left in the tool's settings.
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
 fn open_keyboard() -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -240,4 +247,45 @@ fn with_changes(real: &Termios, before: &Termios, after: &Termios) -> Termios {
 fn in_foreground() -> bool {
     let stderr = std::io::stderr();
     stderr.is_terminal() && nix::unistd::tcgetpgrp(&stderr).is_ok_and(|group| group == nix::unistd::getpgrp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Settings as a fresh pseudo-terminal has them: a real `Termios` to start from.
+    fn cooked() -> Termios {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        tcgetattr(&pty.slave).unwrap()
+    }
+
+    #[test]
+    fn only_what_the_tool_changed_is_copied_and_a_change_made_on_the_real_terminal_stands() {
+        let before = cooked();
+        let mut after = before.clone();
+        after.local_flags.remove(LocalFlags::ICANON | LocalFlags::ECHO);
+        // The real terminal had output processing changed directly (as vim does through stdin).
+        let mut real = before.clone();
+        real.output_flags.remove(OutputFlags::ONLCR);
+        let target = with_changes(&real, &before, &after);
+        assert!(!target.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO));
+        assert!(
+            !target.output_flags.contains(OutputFlags::ONLCR),
+            "the direct change was undone"
+        );
+        // Changing back copies back.
+        let again = with_changes(&target, &after, &before);
+        assert!(again.local_flags.contains(LocalFlags::ICANON | LocalFlags::ECHO));
+    }
+
+    #[test]
+    fn extproc_never_reaches_the_real_terminal() {
+        let before = cooked();
+        let mut after = before.clone();
+        after.local_flags.insert(LocalFlags::EXTPROC);
+        after.local_flags.remove(LocalFlags::ECHO);
+        let target = with_changes(&before, &cooked(), &after);
+        assert!(!target.local_flags.contains(LocalFlags::EXTPROC));
+        assert!(!target.local_flags.contains(LocalFlags::ECHO));
+    }
 }

@@ -221,34 +221,7 @@ impl View {
 
 /// `text` without the escape sequences `capture-pane -e` writes (CSI sequences such as SGR).
 pub fn strip_escapes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            // CSI: parameters and intermediates, then one final byte in @..~.
-            Some('[') => {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            // OSC (hyperlinks): up to BEL or ST.
-            Some(']') => {
-                while let Some(c) = chars.next() {
-                    if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
-                        break;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+    lokiwrap::report::scrub::strip_ansi(text).into_owned()
 }
 
 impl Tmux {
@@ -472,23 +445,40 @@ pub fn write_config(home: &Path, text: &str) {
     std::fs::write(dir.join("config.toml"), text).unwrap();
 }
 
-/// Runs `cmd` with stdin and stderr on a pseudo-terminal of its own, as in a terminal window
-/// (stdout goes where the caller set it: `tool | less` has it in a pipe), and returns its exit
-/// status and every byte written to the terminal, as the terminal shows them (`\n` arrives as
-/// `\r\n`). Fails the test if it runs longer than 20 s.
-pub fn run_on_terminal(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
-    use std::io::Read;
-    use std::os::fd::AsFd;
-    use std::process::Stdio;
-
+/// A new terminal (a pseudo-terminal pair) of 40 rows and 132 columns.
+pub fn open_terminal() -> nix::pty::OpenptyResult {
     let winsize = nix::pty::Winsize {
         ws_row: 40,
         ws_col: 132,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+    nix::pty::openpty(Some(&winsize), None).unwrap()
+}
+
+/// Runs `cmd` with stdin and stderr on a pseudo-terminal of its own, as in a terminal window
+/// (stdout goes where the caller set it: `tool | less` has it in a pipe), and returns its exit
+/// status and every byte written to the terminal, as the terminal shows them (`\n` arrives as
+/// `\r\n`). Fails the test if it runs longer than 20 s.
+pub fn run_on_terminal(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
+    run_with_terminal(cmd, false)
+}
+
+/// Runs `cmd` as in a terminal window: stdin, stdout and stderr all on one terminal.
+pub fn run_in_terminal_window(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>) {
+    run_with_terminal(cmd, true)
+}
+
+fn run_with_terminal(cmd: &mut Command, with_stdout: bool) -> (std::process::ExitStatus, Vec<u8>) {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::process::Stdio;
+
+    let pty = open_terminal();
     let slave = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
+    if with_stdout {
+        cmd.stdout(slave());
+    }
     let mut child = cmd.stdin(slave()).stderr(slave()).spawn().unwrap();
     // The master sees the end only once every copy of the slave is closed: the command's and ours.
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
