@@ -81,14 +81,10 @@ fn open_pty(real: BorrowedFd<'_>) -> nix::Result<Channel> {
         // SAFETY: TIOCPKT reads one int from the valid pointer we pass.
         unsafe { set_packet_mode(pty.master.as_raw_fd(), &on) }?;
     }
-    let name = nix::unistd::ttyname(&pty.slave).unwrap_or_default();
     Ok(Channel {
         source: pty.master,
         child_end: pty.slave,
-        pty: Some(Pty {
-            name,
-            settings: termios,
-        }),
+        pty: Some(Pty { settings: termios }),
     })
 }
 

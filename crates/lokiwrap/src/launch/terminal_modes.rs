@@ -21,8 +21,6 @@ pub const TIOCPKT_IOCTL: u8 = 64;
 
 /// The pseudo-terminal, as `channel` created it.
 pub struct Pty {
-    /// Its name (/dev/pts/N), as a program that opens it sees it.
-    pub name: PathBuf,
     /// The settings it was created with.
     pub settings: Termios,
 }
@@ -38,8 +36,9 @@ pub struct ModeMirror {
     real_had_extproc: bool,
     /// Cleared in the relay that outlives lokiwrap: the terminal is the shell's again.
     touches_terminal: bool,
-    /// The pseudo-terminal's name, as a program that opens it sees it.
-    name: PathBuf,
+    /// The pseudo-terminal's name, as a program that opens it sees it (/dev/pts/N): looked up
+    /// at the first change of settings, since only then can keys be lent.
+    name: Option<PathBuf>,
     /// The real terminal, opened to read keys, while they are lent to a program that reads
     /// them from the pseudo-terminal (less opens the terminal its stderr names).
     keys: Option<File>,
@@ -58,7 +57,7 @@ impl ModeMirror {
     /// `pty` as it was created, before the child could change it: a change the child makes
     /// before the relay starts must still count as a change.
     pub fn new(pty: Pty) -> ModeMirror {
-        let Pty { name, settings: latest } = pty;
+        let latest = pty.settings;
         let real_had_extproc = tcgetattr(std::io::stderr())
             .map(|t| t.local_flags.contains(LocalFlags::EXTPROC))
             .unwrap_or(false);
@@ -68,7 +67,7 @@ impl ModeMirror {
             lent: None,
             real_had_extproc,
             touches_terminal: true,
-            name,
+            name: None,
             keys: None,
         }
     }
@@ -93,6 +92,9 @@ impl ModeMirror {
     /// After TIOCPKT_IOCTL: reads the tool's new settings and copies what changed.
     pub fn follow(&mut self, master: BorrowedFd<'_>) {
         let Ok(mut now) = tcgetattr(master) else { return };
+        if self.name.is_none() {
+            self.name = slave_name(master);
+        }
         if !now.local_flags.contains(LocalFlags::EXTPROC) {
             // The tool replaced every local flag: without EXTPROC no further change is heard.
             now.local_flags.insert(LocalFlags::EXTPROC);
@@ -162,7 +164,12 @@ impl ModeMirror {
     /// lokiwrap must not read them first.
     fn lend_keys_if_wanted(&mut self) {
         let single_keys = !self.latest.local_flags.contains(LocalFlags::ICANON);
-        if single_keys && super::group_members::opened_by_a_member(&self.name) {
+        let opened = || {
+            self.name
+                .as_deref()
+                .is_some_and(super::group_members::opened_by_a_member)
+        };
+        if single_keys && opened() {
             if self.keys.is_none() {
                 self.keys = open_keyboard().ok();
             }
@@ -201,6 +208,24 @@ impl Drop for ModeMirror {
     fn drop(&mut self) {
         self.give_back();
     }
+}
+
+#[cfg(target_os = "linux")]
+nix::ioctl_read_bad!(get_pty_number, libc::TIOCGPTN, libc::c_uint);
+
+/// The name of the slave of the pseudo-terminal `master`.
+#[cfg(target_os = "linux")]
+fn slave_name(master: BorrowedFd<'_>) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int into the valid variable we pass.
+    unsafe { get_pty_number(master.as_raw_fd(), &mut number) }.ok()?;
+    Some(PathBuf::from(format!("/dev/pts/{number}")))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn slave_name(_master: BorrowedFd<'_>) -> Option<PathBuf> {
+    None
 }
 
 fn open_keyboard() -> std::io::Result<File> {
