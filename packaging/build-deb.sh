@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the two Debian packages, each printed on a line of its own (the client's first):
-#   target/TRIPLE/debian/lokiwrap_VERSION-1_ARCH.deb            lokiwrap, lokiwrap-flush
-#   target/TRIPLE/debian/lokiwrap-collector_VERSION-1_ARCH.deb  the collector and its unit
+#   target/debian/lokiwrap_VERSION-1_ARCH.deb            lokiwrap, lokiwrap-flush
+#   target/debian/lokiwrap-collector_VERSION-1_ARCH.deb  the collector and its unit
 #
 #   packaging/build-deb.sh               (needs cargo-deb: cargo install cargo-deb)
 #   packaging/build-deb.sh --fast        arguments go to both cargo deb runs
