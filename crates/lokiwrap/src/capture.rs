@@ -14,7 +14,7 @@ use crate::launch::ExitReason;
 use crate::messages;
 use crate::outbox::{self, Outbox};
 use crate::report::{self, RunFacts, payload, policy, project};
-use crate::watch::stderr_watch::{FrictionSetup, StderrWatch};
+use crate::watch::output_watch::{FrictionSetup, OutputWatch};
 
 /// The configuration, read once, at the first moment it is needed.
 fn config() -> &'static (Config, Option<String>) {
@@ -40,7 +40,7 @@ pub fn friction_setup(tool: String) -> FrictionSetup {
 }
 
 /// Everything after a wrapped run: the report, the first-run notice, then delivery.
-pub fn after_run(tool: &str, reason: ExitReason, watch: &mut StderrWatch) {
+pub fn after_run(tool: &str, reason: ExitReason, watch: &mut OutputWatch) {
     // A bug here must not print a backtrace over the tool's output.
     std::panic::set_hook(Box::new(|_| {
         messages::warn_once("internal error while writing a crash report")
@@ -55,7 +55,7 @@ pub fn after_run(tool: &str, reason: ExitReason, watch: &mut StderrWatch) {
 }
 
 /// Decides, builds and stores the run's report, if it makes one.
-fn report_run(tool: &str, reason: ExitReason, watch: &mut StderrWatch) {
+fn report_run(tool: &str, reason: ExitReason, watch: &mut OutputWatch) {
     let friction = watch.friction();
     if reason == ExitReason::Code(0) && friction.is_none() {
         return;

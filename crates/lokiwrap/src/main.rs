@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use lokiwrap::capture;
 use lokiwrap::cli::{self, Invocation};
 use lokiwrap::launch::{self, Launch, Outcome};
-use lokiwrap::watch::stderr_watch::StderrWatch;
+use lokiwrap::watch::output_watch::OutputWatch;
 
 // Runs before Rust's runtime ignores SIGPIPE and reopens closed standard descriptors, so the
 // child can inherit exactly what the caller gave lokiwrap. It lives in the binary because the
@@ -37,7 +37,7 @@ fn main() {
 
 fn run_wrapped(run: Launch) -> ! {
     let tool = capture::tool_name(&run.program);
-    let mut watch = StderrWatch::new(capture::friction_setup(tool.clone()));
+    let mut watch = OutputWatch::new(capture::friction_setup(tool.clone()));
     match launch::run(&run, &mut watch) {
         Outcome::Ran(reason) => {
             // Whatever happens while reporting, lokiwrap ends as the tool did.

@@ -1,5 +1,6 @@
-//! Watching what the tool printed on stderr: stack traces and friction.
+//! Watching what the tool printed (stderr, or both streams when they share one place): stack
+//! traces and friction.
 
 pub mod friction;
-pub mod stderr_watch;
+pub mod output_watch;
 pub mod trace;

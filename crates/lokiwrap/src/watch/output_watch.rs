@@ -1,35 +1,36 @@
-//! The observer that sits on the stderr relay: it keeps a bounded tail for crash recognition
-//! and feeds the friction matcher. Nothing is set up before the tool's first byte of stderr,
-//! so a quiet run pays for nothing.
+//! The observer that sits on the relay: it reads what the relay carries (stderr, or stdout and
+//! stderr together when they lead to one place), keeps a bounded tail for crash recognition
+//! and feeds the friction matcher. Nothing is set up before the tool's first relayed byte, so
+//! a quiet run pays for nothing.
 
 use super::friction::{FrictionKind, FrictionRule, FrictionWatch, Thresholds};
 use super::trace::{self, Crash};
 use crate::launch::OutputObserver;
 
-/// How much of the end of stderr is kept for crash recognition: memory stays bounded however
+/// How much of the end of the relayed output is kept for crash recognition: memory stays bounded however
 /// much the tool prints, and a trace longer than this is cut at its start, not its end.
 pub const TAIL_BYTES: usize = 64 * 1024;
 
-/// What the friction matcher needs, asked for only when the tool first writes to stderr
+/// What the friction matcher needs, asked for only when the tool's first output is relayed
 /// (reading the configuration then, not before the tool starts).
 pub type FrictionSetup = Box<dyn FnOnce() -> (Vec<FrictionRule>, Thresholds)>;
 
-pub struct StderrWatch {
+pub struct OutputWatch {
     tail: Vec<u8>,
     friction: Option<FrictionWatch>,
     setup: Option<FrictionSetup>,
 }
 
-impl StderrWatch {
-    pub fn new(setup: FrictionSetup) -> StderrWatch {
-        StderrWatch {
+impl OutputWatch {
+    pub fn new(setup: FrictionSetup) -> OutputWatch {
+        OutputWatch {
             tail: Vec::new(),
             friction: None,
             setup: Some(setup),
         }
     }
 
-    /// The end of stderr: at least its last [`TAIL_BYTES`] (at most twice that).
+    /// The end of the relayed output: at least its last [`TAIL_BYTES`] (at most twice that).
     pub fn tail(&self) -> &[u8] {
         &self.tail
     }
@@ -67,7 +68,7 @@ impl StderrWatch {
     }
 }
 
-impl OutputObserver for StderrWatch {
+impl OutputObserver for OutputWatch {
     fn observe(&mut self, chunk: &[u8]) {
         if let Some(setup) = self.setup.take() {
             let (rules, thresholds) = setup();
@@ -91,8 +92,8 @@ impl OutputObserver for StderrWatch {
 mod tests {
     use super::*;
 
-    fn watch() -> StderrWatch {
-        StderrWatch::new(Box::new(|| (Vec::new(), Thresholds::default())))
+    fn watch() -> OutputWatch {
+        OutputWatch::new(Box::new(|| (Vec::new(), Thresholds::default())))
     }
 
     #[test]
@@ -130,7 +131,7 @@ mod tests {
 
     #[test]
     fn nothing_is_set_up_until_output_arrives() {
-        let w = StderrWatch::new(Box::new(|| panic!("configuration read before any output")));
+        let w = OutputWatch::new(Box::new(|| panic!("configuration read before any output")));
         assert!(w.tail().is_empty());
     }
 
