@@ -287,7 +287,8 @@ impl FrictionWatch {
         let prefilter = self.prefilter();
         let mut lowered = std::mem::take(&mut self.window_lowered);
         lowered.clear();
-        lowered.extend(window.iter().map(u8::to_ascii_lowercase));
+        lowered.extend_from_slice(window);
+        lowered.make_ascii_lowercase();
         // An escape sequence can split a keyword ("rate\x1b[0m limit"), so a line with ESC
         // is looked at on its own, once its escapes are removed. Found with memchr rather
         // than in the prefilter, where a one-byte literal would slow the search down.
