@@ -44,9 +44,8 @@ const READS_PER_STEP: usize = 16;
 /// lokiwrap's output slows the tool exactly as it would without lokiwrap.
 pub struct Relay<'o> {
     source: Option<OwnedFd>,
-    /// The source is a pseudo-terminal master (the child's output is a terminal).
-    is_pty: bool,
-    /// Follows the tool's terminal settings; only while lokiwrap runs in the caller's job.
+    /// Set when the source is a pseudo-terminal's master: follows the tool's terminal settings
+    /// (only while lokiwrap runs in the caller's job).
     modes: Option<ModeMirror>,
     /// Consecutive reads fill one buffer, then the other: together they always hold the most
     /// recent output. Allocated on the first read, so a quiet run pays nothing for them.
@@ -67,11 +66,9 @@ pub struct Relay<'o> {
 impl<'o> Relay<'o> {
     /// `pty` describes the pseudo-terminal when `source` is its master.
     pub fn new(source: OwnedFd, pty: Option<Pty>, observer: &'o mut dyn OutputObserver) -> Relay<'o> {
-        let is_pty = pty.is_some();
         let modes = pty.map(ModeMirror::new);
         Relay {
             source: Some(source),
-            is_pty,
             modes,
             bufs: [Vec::new(), Vec::new()],
             current: 0,
@@ -89,7 +86,7 @@ impl<'o> Relay<'o> {
 
     /// The pseudo-terminal master, while the child's output is one and it is still open.
     pub fn pty_master(&self) -> Option<BorrowedFd<'_>> {
-        self.source().filter(|_| self.is_pty)
+        self.source().filter(|_| self.modes.is_some())
     }
 
     /// What the event loop should wait for: room on lokiwrap's stderr while a chunk is pending,
@@ -158,7 +155,7 @@ impl<'o> Relay<'o> {
             self.bufs[current] = vec![0; CHUNK];
         }
         let start = self.filled;
-        let read = if self.is_pty && PACKET_MODE {
+        let read = if self.modes.is_some() && PACKET_MODE {
             read_packet(source.as_fd(), &mut self.bufs[current], start)
         } else {
             nix::unistd::read(source, &mut self.bufs[current][start..]).map(Packet::Data)
@@ -318,7 +315,6 @@ fn hand_off(source: OwnedFd, modes: Option<ModeMirror>) {
             // Blocking now: reads wait for the writer, and end only at EOF.
             let mut ignore = ();
             let mut relay = Relay::new(source, None, &mut ignore);
-            relay.is_pty = modes.is_some();
             relay.modes = modes;
             // The user's shell has the terminal now: its settings are no longer the tool's.
             if let Some(modes) = &mut relay.modes {
