@@ -41,8 +41,12 @@ pub struct Inherited {
     closed_std_fds: u8,
 }
 
-/// Signals whose disposition lokiwrap may change in itself and so must restore in the child.
-const TOUCHED: &[Signal] = &[
+/// The signals lokiwrap catches, and so the ones whose disposition it must restore in the
+/// child: those a process may send to lokiwrap that are meant for the tool, plus SIGCHLD, which
+/// tells lokiwrap the child changed state. SIGTSTP is caught so that lokiwrap stops only when
+/// the child really stops (a tool may handle ^Z itself); TTIN/TTOU are never caught, because a
+/// caught SIGTTOU makes a background write retry forever instead of stopping.
+pub(super) const CAUGHT: &[Signal] = &[
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
@@ -61,7 +65,7 @@ impl Inherited {
     pub fn capture() -> Inherited {
         let mask = SigSet::thread_get_mask().unwrap_or_else(|_| SigSet::empty());
         let mut ignored = SigSet::empty();
-        for &signal in TOUCHED {
+        for &signal in CAUGHT {
             if is_ignored(signal) {
                 ignored.add(signal);
             }
@@ -100,7 +104,7 @@ impl Inherited {
             }
         }
         // No allocation here: iterate the constant table, then SIGPIPE.
-        for &signal in TOUCHED.iter().chain(std::iter::once(&Signal::SIGPIPE)) {
+        for &signal in CAUGHT.iter().chain(std::iter::once(&Signal::SIGPIPE)) {
             let handler = if self.ignored.contains(signal) {
                 SigHandler::SigIgn
             } else {

@@ -7,25 +7,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::Pid;
 
-use super::inherited::Inherited;
-
-/// Signals a process may send to lokiwrap that are meant for the tool, plus SIGCHLD, which
-/// tells lokiwrap the child changed state. SIGTSTP is caught so that lokiwrap stops only when
-/// the child really stops (a tool may handle ^Z itself); TTIN/TTOU are never caught, because a
-/// caught SIGTTOU makes a background write retry forever instead of stopping.
-const CAUGHT: &[Signal] = &[
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGWINCH,
-    Signal::SIGCONT,
-    Signal::SIGTSTP,
-    Signal::SIGCHLD,
-];
+use super::inherited::{CAUGHT, Inherited};
 
 /// Write end of the self-pipe, read by the async-signal handler.
 static PIPE_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
