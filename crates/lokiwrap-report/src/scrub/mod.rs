@@ -40,7 +40,7 @@ use rules::{Hit, RULES};
 
 /// Version of the rule set. Bump it whenever what gets redacted, or how, changes: it goes
 /// into every report so that the collector can tell which rules a client ran.
-pub const RULES_VERSION: u32 = 1;
+pub const RULES_VERSION: u32 = 2;
 
 /// A string after scrubbing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,6 +459,9 @@ pub fn strip_ansi(text: &str) -> Cow<'_, str> {
                     }
                 }
             }
+            // White space is never part of an escape: keep it, or the words on both sides would
+            // be glued together (a token after "ESC " would no longer stand alone).
+            Some(c) if c.is_whitespace() => out.push(c),
             // Any other escape is ESC plus one character.
             Some(_) | None => {}
         }
@@ -476,6 +479,19 @@ mod tests {
         assert_eq!(strip_ansi("\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{1b}\\"), "link");
         assert_eq!(strip_ansi("trailing \u{1b}"), "trailing ");
         assert!(matches!(strip_ansi("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn a_lone_escape_before_a_space_does_not_glue_the_words_around_it() {
+        assert_eq!(strip_ansi("http://a\u{1b} ghp_x"), "http://a ghp_x");
+        assert_eq!(strip_ansi("end\u{1b}\nnext"), "end\nnext");
+        let token = "ghp_AaAaa0aAaA0aAaaaAaAa000AAA0AaaAAA0A0";
+        assert!(
+            !Scrubber::new()
+                .scrub(&format!("http://a\u{1b} {token} "))
+                .text
+                .contains("ghp_")
+        );
     }
 
     fn claim(start: usize, end: usize, priority: usize) -> Claim {
