@@ -125,16 +125,29 @@ fn assert_no_problems(fake: &FakeGithub) {
     assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
 }
 
-/// The issue the store links a fingerprint to, as (repository, number).
+/// The issue the store links a fingerprint to, as (repository, number). GitHub may have
+/// answered the create a moment before the collector commits the link: waits up to 20 s.
 fn linked(collector: &Collector, fingerprint: &str) -> (String, u64) {
     let db = rusqlite::Connection::open_with_flags(collector.database(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap();
-    db.query_row(
-        "SELECT issue_repo, issue_number FROM subjects WHERE key = ?1",
-        [fingerprint],
-        |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)),
-    )
-    .unwrap()
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let link = db
+            .query_row(
+                "SELECT issue_repo, issue_number FROM subjects WHERE key = ?1",
+                [fingerprint],
+                |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<i64>>(1)?)),
+            )
+            .unwrap();
+        if let (Some(repo), Some(number)) = link {
+            return (repo, number as u64);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never linked {fingerprint} to an issue"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits for the wall clock's next whole second. The store and GitHub keep times in whole
