@@ -38,7 +38,8 @@ pub struct Config {
 pub struct Promotion {
     /// Absent = no promotion.
     pub public_repo: Option<String>,
-    /// Occurrences that promote by themselves; 0 = only the label promotes.
+    /// Distinct sources (client addresses; for signed events, deliveries) that promote by
+    /// themselves, at most 64; 0 = only the label promotes.
     pub threshold: u64,
     /// The label (seen through the `issues` webhook) that promotes at once.
     pub confirm_label: String,
@@ -105,11 +106,31 @@ impl Promotion {
 pub struct Limits {
     /// Reports accepted per source address per minute; more get 429.
     pub per_ip_per_minute: u32,
-    /// Reports accepted per project (`project_id_hash`) per minute, from any address.
+    /// Reports accepted per project (`project_id_hash`) per minute from one address. Counted per
+    /// address because a project's id can be computed by anyone: a total per project would let
+    /// one sender silence everybody else's reports of it.
     pub per_project_per_minute: u32,
-    /// Addresses or projects tracked at once per limiter; beyond it, new ones wait for the next
-    /// minute. Bounds the limiter's memory whatever the clients send.
+    /// `POST /v1/events` requests accepted per source address per minute: events are larger
+    /// and dearer to read than reports.
+    pub events_per_ip_per_minute: u32,
+    /// `POST /github/webhook` requests accepted per source address per minute.
+    pub webhooks_per_ip_per_minute: u32,
+    /// Addresses or projects tracked at once per limiter; when full, the one seen least
+    /// recently is forgotten. Bounds the limiters' memory whatever the clients send.
     pub max_tracked_keys: usize,
+    /// Connections open at once; more are closed as soon as they are accepted. Never more than
+    /// the descriptor limit (`LimitNOFILE`) allows, less 64.
+    pub max_connections: usize,
+    /// Connections open at once from one address (an IPv6 /64); not applied to
+    /// `trusted_proxies`.
+    pub connections_per_address: usize,
+    /// Seconds a client has to send a request's head; also how long an idle kept-alive
+    /// connection stays open.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_timeout_secs: u64,
+    /// Seconds after which a connection is closed once its current request is answered.
+    pub connection_lifetime_secs: u64,
     /// Report ids remembered for de-duplication, in days.
     pub report_id_days: u32,
 }
@@ -165,7 +186,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
             github: Github::default(),
-            events_body_limit: 1024 * 1024,
+            events_body_limit: 256 * 1024,
             hotfix: super::hotfix::HotfixConfig::default(),
             promotion: Promotion::default(),
             autofix: Autofix::default(),
@@ -177,8 +198,15 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             per_ip_per_minute: 120,
-            per_project_per_minute: 600,
+            per_project_per_minute: 60,
+            events_per_ip_per_minute: 30,
+            webhooks_per_ip_per_minute: 600,
             max_tracked_keys: 100_000,
+            max_connections: 4096,
+            connections_per_address: 64,
+            header_timeout_secs: 10,
+            body_timeout_secs: 15,
+            connection_lifetime_secs: 300,
             report_id_days: 30,
         }
     }
@@ -243,10 +271,28 @@ impl Config {
 
     fn check(&self) -> Result<(), String> {
         self.listen_addr()?;
-        if self.body_limit < 1024 {
+        in_range("body_limit", self.body_limit, 1024, 1 << 20)?;
+        in_range("events_body_limit", self.events_body_limit, 4096, 8 << 20)?;
+        self.limits.check()?;
+        for (key, path) in [
+            ("promotion.kill_switch_file", self.promotion.kill_switch_file.as_ref()),
+            ("autofix.repo_dir", self.autofix.repo_dir.as_ref()),
+        ] {
+            if let Some(path) = path
+                && !path.is_absolute()
+            {
+                return Err(format!(
+                    "{key} = \"{}\" is a relative path, which would depend on the directory the collector \
+                     starts in; write it as an absolute path",
+                    path.display()
+                ));
+            }
+        }
+        if self.promotion.threshold > MAX_COUNTED_SOURCES {
             return Err(format!(
-                "body_limit = {} is too small for one report; use at least 1024",
-                self.body_limit
+                "promotion.threshold = {} counts distinct sources, of which at most {MAX_COUNTED_SOURCES} are \
+                 remembered per subject; use a threshold between 0 and {MAX_COUNTED_SOURCES}",
+                self.promotion.threshold
             ));
         }
         let github = &self.github;
@@ -284,9 +330,6 @@ impl Config {
             if autofix.test_command.is_empty() {
                 return Err("autofix.test_command is empty: a fix is only proposed after its tests pass".into());
             }
-        }
-        if self.limits.per_ip_per_minute == 0 || self.limits.per_project_per_minute == 0 {
-            return Err("limits: a per-minute limit of 0 would refuse every report; raise it".into());
         }
         Ok(())
     }
@@ -335,6 +378,44 @@ impl Config {
     }
 }
 
+/// Distinct sources remembered per subject; promotion thresholds count up to it.
+pub const MAX_COUNTED_SOURCES: u64 = 64;
+
+/// `Err` naming the key, its value and the range, when `value` is outside `min..=max`.
+fn in_range<T: PartialOrd + std::fmt::Display>(key: &str, value: T, min: T, max: T) -> Result<(), String> {
+    if value < min || value > max {
+        return Err(format!("{key} = {value} is out of range; use a value from {min} to {max}"));
+    }
+    Ok(())
+}
+
+impl Limits {
+    fn check(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("limits.per_ip_per_minute", self.per_ip_per_minute),
+            ("limits.per_project_per_minute", self.per_project_per_minute),
+            ("limits.events_per_ip_per_minute", self.events_per_ip_per_minute),
+            ("limits.webhooks_per_ip_per_minute", self.webhooks_per_ip_per_minute),
+        ] {
+            // 0 would refuse everything.
+            in_range(key, value, 1, 10_000_000)?;
+        }
+        in_range("limits.max_tracked_keys", self.max_tracked_keys, 1000, 10_000_000)?;
+        in_range("limits.max_connections", self.max_connections, 16, 1_000_000)?;
+        in_range(
+            "limits.connections_per_address",
+            self.connections_per_address,
+            1,
+            self.max_connections,
+        )?;
+        in_range("limits.header_timeout_secs", self.header_timeout_secs, 1, 300)?;
+        in_range("limits.body_timeout_secs", self.body_timeout_secs, 1, 600)?;
+        in_range("limits.connection_lifetime_secs", self.connection_lifetime_secs, 10, 86_400)?;
+        in_range("limits.report_id_days", self.report_id_days, 1, 3650)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +460,23 @@ mod tests {
         assert!(budget.contains("between 1 and 499"), "{budget}");
         let listen = Config::parse("listen = \"8080\"").unwrap_err();
         assert!(listen.contains("127.0.0.1:8080"), "{listen}");
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused_with_the_key_named() {
+        for (text, key) in [
+            ("[limits]\nmax_tracked_keys = 0", "limits.max_tracked_keys"),
+            ("events_body_limit = 0", "events_body_limit"),
+            ("events_body_limit = 1000000000", "events_body_limit"),
+            ("body_limit = 10", "body_limit"),
+            ("[limits]\nper_project_per_minute = 0", "limits.per_project_per_minute"),
+            ("[limits]\nheader_timeout_secs = 0", "limits.header_timeout_secs"),
+            ("[limits]\nconnections_per_address = 100000", "limits.connections_per_address"),
+            ("[promotion]\nkill_switch_file = \"stop\"", "promotion.kill_switch_file"),
+            ("[promotion]\nthreshold = 1000", "promotion.threshold"),
+        ] {
+            let error = Config::parse(text).unwrap_err();
+            assert!(error.contains(key), "{text}: {error}");
+        }
     }
 }

@@ -5,7 +5,9 @@
 mod autofix;
 pub mod cli;
 pub mod config;
+mod connections;
 mod github;
+mod health;
 pub mod hotfix;
 mod ingest;
 mod limits;
@@ -14,6 +16,7 @@ mod server;
 mod stats;
 mod store;
 mod sync;
+mod throttle;
 mod wake;
 mod writer;
 
@@ -86,11 +89,18 @@ pub fn run(config: Config) -> Result<(), String> {
         }
         None => None,
     };
+    let limits = &config.limits;
+    let parallel = std::thread::available_parallelism().map_or(2, usize::from);
     let app = Arc::new(App {
-        per_ip: Limiter::per_minute(config.limits.per_ip_per_minute, config.limits.max_tracked_keys),
-        per_project: Limiter::per_minute(config.limits.per_project_per_minute, config.limits.max_tracked_keys),
+        per_ip: Limiter::per_minute(limits.per_ip_per_minute, limits.max_tracked_keys),
+        per_project: Limiter::per_minute(limits.per_project_per_minute, limits.max_tracked_keys),
+        events_per_ip: Limiter::per_minute(limits.events_per_ip_per_minute, limits.max_tracked_keys),
+        webhooks_per_ip: Limiter::per_minute(limits.webhooks_per_ip_per_minute, limits.max_tracked_keys),
+        heavy: tokio::sync::Semaphore::new(parallel),
+        health: health::Health::default(),
+        store_errors: throttle::Throttled::new("the store cannot write", std::time::Duration::from_secs(60)),
         config: config.clone(),
-        scrubber: lokiwrap_report::scrub::Scrubber::new(),
+        scrubber: Arc::new(lokiwrap_report::scrub::Scrubber::new()),
         stats: Arc::new(Stats::new(lokiwrap_report::utc::rfc3339_utc_signed(unix_now()))),
         store: store.clone(),
         writer,
@@ -147,11 +157,24 @@ async fn serve(
             }
         }
     });
-    let service = server::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("the server stopped: {e}"));
+    let limits = connections::ConnectionLimits {
+        max_connections: config.limits.max_connections,
+        per_address: config.limits.connections_per_address,
+        header_timeout: std::time::Duration::from_secs(config.limits.header_timeout_secs),
+        lifetime: std::time::Duration::from_secs(config.limits.connection_lifetime_secs),
+    }
+    .fitted_to_descriptors();
+    if limits.max_connections < config.limits.max_connections {
+        tracing::warn!(
+            connections = limits.max_connections,
+            configured = config.limits.max_connections,
+            "the descriptor limit allows fewer connections than limits.max_connections; raise LimitNOFILE (ulimit -n)"
+        );
+    }
+    let counts: Arc<dyn connections::Counts> = app.stats.clone();
+    let trusted = Arc::new(config.trusted_proxies.clone());
+    connections::serve(listener, server::router(app), limits, trusted, counts, shutdown_signal()).await;
+    let served = Ok(());
     pruning.abort();
     tracing::info!("lokiwrap-collector stopped");
     served

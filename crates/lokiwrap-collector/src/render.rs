@@ -212,6 +212,7 @@ mod tests {
             repo: None,
             details: json!({"tool": "npm", "error_class": "TypeError`\n@team", "stack_signature": ["a", "b"]}),
             count: 3,
+            sources: 1,
             first_seen: 1_795_000_000,
             last_seen: 1_795_000_600,
             issue: None,

@@ -1,39 +1,56 @@
 //! The HTTP side: routes, the request path of `POST /v1/crash`, health and stats. The request
-//! path reads at most the body cap, checks the limits, parses, scrubs and hands the report to
-//! the store's writer; it never calls GitHub.
+//! path checks the address's rate, reads at most the body cap within the body deadline, parses
+//! and scrubs off the async runtime (a large body takes long enough to stall every other
+//! request), checks the project's rate and hands the report to the store's writer; it never
+//! calls GitHub.
 //!
 //! Answers: `202 {}` for every body that was read, whatever became of it, so a client learns
-//! nothing about the store; `413` when the body is over the cap; `429` with `Retry-After` when
+//! nothing about the store; `413` when the body is over the cap (after reading and discarding a
+//! bounded amount more, so that a client still sending sees the answer rather than a reset);
+//! `408` when the body is not sent in time; `429` with `Retry-After` when
 //! the client is over its rate; `503` with `Retry-After` only when the store is busy, and `500`
 //! when it cannot write for a reason of the operator's (a damaged file, a full disk): either
 //! way the client keeps the report and sends it again.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 
 use super::config::Config;
 use super::hotfix::signature::{KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
 use super::hotfix::{self, Failure, FailureKind, Ignored, webhook::verify_signature};
 use super::ingest::{self, Rejected};
-use super::limits::{Limiter, client_ip};
+use super::health::Health;
+use super::limits::{Limiter, address_key, client_ip};
 use super::stats::Stats;
 use super::store::{Kind, Occurrence, Received, Store, StoreError, Stored};
+use super::throttle::Throttled;
 use super::wake::{Wake, unix_now};
 use super::writer::Writer;
 use lokiwrap_report::scrub::Scrubber;
 
 pub struct App {
     pub config: Arc<Config>,
-    pub scrubber: Scrubber,
+    pub scrubber: Arc<Scrubber>,
     pub per_ip: Limiter<IpAddr>,
-    pub per_project: Limiter<String>,
+    /// Keyed by project and address: see `limits.per_project_per_minute`.
+    pub per_project: Limiter<(String, IpAddr)>,
+    pub events_per_ip: Limiter<IpAddr>,
+    pub webhooks_per_ip: Limiter<IpAddr>,
+    /// Parsing and scrubbing run on blocking threads, this many at once.
+    pub heavy: Semaphore,
+    /// Whether the store took its last write; what `/healthz` answers.
+    pub health: Health,
+    /// Store failures, logged once per interval.
+    pub store_errors: Throttled,
     pub stats: Arc<Stats>,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
@@ -77,15 +94,56 @@ fn retry_after(status: StatusCode, seconds: u64, body: &'static str) -> Response
     response
 }
 
-fn too_large() -> Response {
-    let mut response = json(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{\"error\":\"report larger than the collector accepts\"}",
-    );
+/// An answer after which the connection is closed: the request's body was not read to its end,
+/// so the connection cannot carry another request.
+fn closing(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+fn too_large() -> Response {
+    closing(json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{\"error\":\"report larger than the collector accepts\"}",
+    ))
+}
+
+/// How much more of an oversized body is read and thrown away before the 413, and for how
+/// long: a client that sends its whole body before reading the answer then gets the answer
+/// instead of a reset, and nobody can make the collector read without end.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+async fn drain(mut body: axum::body::Body) {
+    let mut drained = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while drained < DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |data| data.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs `work` on a blocking thread, at most `app.heavy`'s permits at once: parsing and
+/// scrubbing a large body takes long enough to hold up every request sharing its runtime
+/// thread. `None` when the work could not run (the runtime is shutting down, or it panicked).
+async fn off_runtime<T: Send + 'static>(app: &App, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = app.heavy.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Counts a store failure, logs it (once per interval) and tells `/healthz`.
+fn store_failure(app: &App, error: &StoreError) {
+    app.stats.add("store_errors");
+    if !error.is_busy() {
+        app.health.failed(error);
+    }
+    app.store_errors.error(error);
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -94,7 +152,8 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = match admit(&app, peer, &parts.headers, body, app.config.body_limit).await {
+    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
+    let bytes = match admit(&app, &app.per_ip, ip, &parts.headers, body, app.config.body_limit).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
@@ -102,12 +161,20 @@ async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Socke
         header_text(&parts.headers, header::CONTENT_TYPE),
         header_text(&parts.headers, header::CONTENT_ENCODING),
     );
-    let accepted_report = match checked.and_then(|()| ingest::accept(&bytes, &app.scrubber)) {
+    if let Err(reason) = checked {
+        return rejected(&app, reason);
+    }
+    let scrubber = app.scrubber.clone();
+    let Some(verdict) = off_runtime(&app, move || ingest::accept(&bytes, &scrubber)).await else {
+        return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}");
+    };
+    let accepted_report = match verdict {
         Ok(report) => report,
         Err(reason) => return rejected(&app, reason),
     };
+    let source = address_key(ip);
     if let Some(project) = &accepted_report.report.project_id_hash
-        && let Err(wait) = app.per_project.check(project.clone())
+        && let Err(wait) = app.per_project.check((project.clone(), source))
     {
         app.stats.add("dropped_rate_project");
         return retry_after(
@@ -131,13 +198,19 @@ async fn crash(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Socke
         report: accepted_report.report,
         received_at: unix_now(),
         sync: app.config.files_issues(),
+        source: format!("address:{source}"),
     };
     match app.writer.store(received).await {
-        Ok(Stored::DuplicateId) => app.stats.add("duplicate_id"),
-        Ok(Stored::New | Stored::Repeat) => app.stats.add("accepted"),
+        Ok(Stored::DuplicateId) => {
+            app.health.ok();
+            app.stats.add("duplicate_id");
+        }
+        Ok(Stored::New | Stored::Repeat) => {
+            app.health.ok();
+            app.stats.add("accepted");
+        }
         Err(error) => {
-            app.stats.add("store_errors");
-            tracing::error!(%error, "a report could not be stored; the client will send it again");
+            store_failure(&app, &error);
             return store_failed(&error, "{\"error\":\"the collector cannot store reports now\"}");
         }
     }
@@ -150,65 +223,125 @@ fn rejected(app: &App, reason: Rejected) -> Response {
     accepted()
 }
 
-/// Reads a whole body up to `cap`; `Err` is the answer to give instead.
-/// The first steps for a body from a client: the address's rate, then the body, read up to
-/// `cap`; a declared length over the cap is refused before reading anything.
+/// The first steps for a body from a client: the address's rate in `limiter`, then the body,
+/// read up to `cap`; a declared length over the cap is refused without reading the body into
+/// memory. `Err` is the answer to give instead.
 async fn admit(
     app: &App,
-    peer: SocketAddr,
+    limiter: &Limiter<IpAddr>,
+    ip: IpAddr,
     headers: &HeaderMap,
     body: axum::body::Body,
     cap: usize,
 ) -> Result<axum::body::Bytes, Response> {
-    let ip = client_ip(peer, headers, &app.config.trusted_proxies);
-    if let Err(wait) = app.per_ip.check(ip) {
+    if let Err(wait) = limiter.check(address_key(ip)) {
         app.stats.add("dropped_rate_ip");
         let message = "{\"error\":\"too many requests from this address\"}";
-        return Err(retry_after(StatusCode::TOO_MANY_REQUESTS, wait, message));
+        // The body is not read: the connection cannot be used again.
+        return Err(closing(retry_after(StatusCode::TOO_MANY_REQUESTS, wait, message)));
     }
     let declared = header_text(headers, header::CONTENT_LENGTH).and_then(|n| n.parse::<usize>().ok());
     if declared.is_some_and(|length| length > cap) {
         app.stats.add("dropped_oversize");
+        drain(body).await;
         return Err(too_large());
     }
     read_capped(app, body, cap).await
 }
 
-async fn read_capped(app: &App, body: axum::body::Body, cap: usize) -> Result<axum::body::Bytes, Response> {
-    match Limited::new(body, cap).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => {
+/// Reads the body up to `cap` bytes within `limits.body_timeout_secs`.
+async fn read_capped(app: &App, mut body: axum::body::Body, cap: usize) -> Result<axum::body::Bytes, Response> {
+    let deadline = Duration::from_secs(app.config.limits.body_timeout_secs);
+    let mut read = Vec::new();
+    let reading = tokio::time::timeout(deadline, async {
+        while let Some(frame) = body.frame().await {
+            // The client went away mid-body: nothing to answer to, nothing stored.
+            let Ok(frame) = frame else {
+                return Err(closing(accepted()));
+            };
+            let Some(data) = frame.data_ref() else { continue };
+            if read.len() + data.len() > cap {
+                return Ok(false);
+            }
+            read.extend_from_slice(data);
+        }
+        Ok(true)
+    })
+    .await;
+    match reading {
+        Ok(Ok(true)) => Ok(read.into()),
+        Ok(Ok(false)) => {
             app.stats.add("dropped_oversize");
+            drain(body).await;
             Err(too_large())
         }
-        // The client went away mid-body: nothing to answer to, nothing stored.
-        Err(_) => Err(accepted()),
+        Ok(Err(answer)) => Err(answer),
+        Err(_) => {
+            app.stats.add("dropped_slow_body");
+            Err(closing(json(
+                StatusCode::REQUEST_TIMEOUT,
+                "{\"error\":\"the body was not sent in time\"}",
+            )))
+        }
     }
 }
 
 /// `POST /v1/events`: a `kernel.plugin_error` event, plain or as the kernel's signed plugin
-/// inputs. Always `202 {}` (the kernel needs a JSON 2xx), whatever became of it.
+/// inputs. Always `202 {}` (the kernel needs a JSON 2xx), whatever became of it; `404` without
+/// reading the body when `[hotfix]` is off.
 async fn events(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    if !app.config.hotfix.enabled {
+        return closing(json(
+            StatusCode::NOT_FOUND,
+            "{\"error\":\"events are off: set [hotfix] enabled = true and restart\"}",
+        ));
+    }
     let (parts, body) = request.into_parts();
-    let bytes = match admit(&app, peer, &parts.headers, body, app.config.events_body_limit).await {
+    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
+    let limit = app.config.events_body_limit;
+    let bytes = match admit(&app, &app.events_per_ip, ip, &parts.headers, body, limit).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
-    let payload = match &app.kernel_key {
-        Some(key) => match verify_kernel_inputs(&bytes, key, unix_now().max(0) as u64) {
-            Ok(inputs) if inputs.event_name == "kernel.plugin_error" => inputs.event_payload,
-            Ok(_) => return ignored(&app, "hotfix_other_event"),
+    let worker = app.clone();
+    let Some(parsed) = off_runtime(&app, move || parse_event(&worker, &bytes, ip)).await else {
+        return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}");
+    };
+    match parsed {
+        Ok(parsed) => record_failure(&app, parsed.failure, parsed.id, parsed.raw, parsed.source).await,
+        Err(counter) => ignored(&app, counter),
+    }
+}
+
+/// An event's body, verified (when a kernel key is set), parsed and scrubbed.
+struct ParsedEvent {
+    failure: Result<Failure, Ignored>,
+    id: Option<String>,
+    raw: Option<String>,
+    /// Who it counts as for promotion: the kernel's delivery when signed, else the address.
+    source: String,
+}
+
+/// The blocking part of `/v1/events`; `Err` names the counter of an event not used.
+fn parse_event(app: &App, bytes: &[u8], ip: IpAddr) -> Result<ParsedEvent, &'static str> {
+    let hotfix = &app.config.hotfix;
+    let (payload, signed) = match &app.kernel_key {
+        Some(key) => match verify_kernel_inputs(bytes, key, unix_now().max(0) as u64)
+            .and_then(|inputs| hotfix.kernel_checks().check(&inputs).map(|()| inputs))
+        {
+            Ok(inputs) if inputs.event_name == "kernel.plugin_error" => (inputs.event_payload, Some(inputs.state_id)),
+            Ok(_) => return Err("hotfix_other_event"),
             Err(rejected) => {
-                tracing::warn!(reason = rejected.as_str(), "kernel inputs refused");
-                return ignored(&app, "hotfix_bad_signature");
+                tracing::warn!(reason = rejected.as_str(), %rejected, "kernel inputs refused");
+                return Err("hotfix_bad_signature");
             }
         },
-        None => bytes.to_vec(),
+        None => (bytes.to_vec(), None),
     };
     if payload.len() > MAX_EVENT_PAYLOAD_BYTES {
-        return ignored(&app, "dropped_oversize");
+        return Err("dropped_oversize");
     }
-    let failure = hotfix::from_plugin_error(&payload, &app.config.hotfix);
+    let failure = hotfix::from_plugin_error(&payload, hotfix);
     let id = failure.as_ref().ok().map(|f| {
         let c = &f.details.correlation;
         format!(
@@ -218,30 +351,41 @@ async fn events(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
             f.cluster_key
         )
     });
-    let raw = app
-        .config
-        .hotfix
+    let source = match (signed, &id) {
+        (Some(state_id), Some(id)) => format!("kernel:{state_id}:{id}"),
+        _ => format!("address:{}", address_key(ip)),
+    };
+    let raw = hotfix
         .store_raw_payloads
         .then(|| app.scrubber.scrub(&String::from_utf8_lossy(&payload)).text.into_owned());
-    record_failure(&app, failure, id, raw).await
+    Ok(ParsedEvent {
+        failure,
+        id,
+        raw,
+        source,
+    })
 }
 
 /// `POST /github/webhook`: GitHub's signed webhooks; failed `workflow_run`s become issues.
-async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
+async fn webhook(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(secret) = &app.webhook_secret else {
         let message = format!(
             "{{\"error\":\"webhooks are off: set {} to the webhook's secret and restart\"}}",
             app.config.hotfix.webhook_secret_env
         );
-        return (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "application/json")],
-            message,
-        )
-            .into_response();
+        return closing(
+            (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "application/json")],
+                message,
+            )
+                .into_response(),
+        );
     };
-    let bytes = match read_capped(&app, body, app.config.events_body_limit).await {
+    let ip = client_ip(peer, &parts.headers, &app.config.trusted_proxies);
+    let limit = app.config.events_body_limit;
+    let bytes = match admit(&app, &app.webhooks_per_ip, ip, &parts.headers, body, limit).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
@@ -260,13 +404,28 @@ async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
         Some("issues") => return confirmed(&app, &bytes).await,
         _ => return ignored(&app, "hotfix_other_event"),
     }
+    let hotfix = app.config.hotfix.clone();
+    let Some(failure) = off_runtime(&app, move || hotfix::from_workflow_run(&bytes, &hotfix)).await else {
+        return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}");
+    };
+    // The delivery id is not signed, and GitHub sends a new one on every redelivery: the run's
+    // own identity, which is inside the signed body, is what counts once.
+    let run = failure.as_ref().ok().and_then(|failure| match &failure.details.source {
+        hotfix::FailureSource::WorkflowRun(run) => run
+            .run_id
+            .map(|id| format!("run:{}:{id}:{}", run.repo, run.run_attempt.unwrap_or(1))),
+        hotfix::FailureSource::Plugin(_) => None,
+    });
     let delivery = parts
         .headers
         .get("x-github-delivery")
         .and_then(|v| v.to_str().ok())
         .map(|d| format!("webhook:{d}"));
-    let failure = hotfix::from_workflow_run(&bytes, &app.config.hotfix);
-    record_failure(&app, failure, delivery, None).await
+    let source = run
+        .clone()
+        .or_else(|| delivery.clone())
+        .unwrap_or_else(|| format!("address:{}", address_key(ip)));
+    record_failure(&app, failure, run.or(delivery), None, source).await
 }
 
 /// An `issues` webhook: a maintainer putting `promotion.confirm_label` on one of the
@@ -294,7 +453,7 @@ async fn confirmed(app: &App, body: &[u8]) -> Response {
         }
         Ok(Ok(false)) => {}
         Ok(Err(error)) => {
-            tracing::error!(%error, "a confirmation could not be stored");
+            store_failure(app, &error);
             return store_failed(&error, "{}");
         }
         Err(_) => return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}"),
@@ -322,6 +481,7 @@ async fn record_failure(
     failure: Result<Failure, Ignored>,
     id: Option<String>,
     raw: Option<String>,
+    source: String,
 ) -> Response {
     let failure = match failure {
         Ok(failure) => failure,
@@ -344,19 +504,23 @@ async fn record_failure(
         repo: failure.repo.clone(),
         details,
         id,
+        source,
         received_at: unix_now(),
         window_secs: i64::from(app.config.hotfix.window_hours) * 3600,
     };
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || store.record(&occurrence)).await {
-        Ok(Ok(Stored::DuplicateId)) => app.stats.add("duplicate_id"),
+        Ok(Ok(Stored::DuplicateId)) => {
+            app.health.ok();
+            app.stats.add("duplicate_id");
+        }
         Ok(Ok(_)) => {
+            app.health.ok();
             app.stats.add("hotfix_accepted");
             app.wake.notify();
         }
         Ok(Err(error)) => {
-            app.stats.add("store_errors");
-            tracing::error!(%error, "a failure could not be stored");
+            store_failure(app, &error);
             return store_failed(&error, "{\"error\":\"the collector cannot store events now\"}");
         }
         Err(_) => return retry_after(StatusCode::SERVICE_UNAVAILABLE, 60, "{}"),
@@ -364,8 +528,29 @@ async fn record_failure(
     accepted()
 }
 
-async fn healthz() -> Response {
-    json(StatusCode::OK, "{\"status\":\"ok\"}")
+/// `200` while the store works; `503` naming the problem when its last write failed or it
+/// cannot be read now, so that a load balancer or an operator's probe sees what clients see.
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let store = app.store.clone();
+    let probe = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::task::spawn_blocking(move || store.check()),
+    )
+    .await;
+    let problem = match probe {
+        Ok(Ok(Ok(()))) => app.health.failing(),
+        Ok(Ok(Err(error))) => Some(error.to_string()),
+        Ok(Err(_)) | Err(_) => Some("the store did not answer within 2 s".to_string()),
+    };
+    match problem {
+        None => json(StatusCode::OK, "{\"status\":\"ok\"}"),
+        Some(problem) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"status": "store_failing", "error": problem}).to_string(),
+        )
+            .into_response(),
+    }
 }
 
 async fn stats(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {

@@ -11,7 +11,14 @@ use super::ingest::Rejected;
 use super::store::Figures;
 
 /// Why a request was answered without storing anything, besides a rejected body.
-pub const DROPS: [&str; 3] = ["dropped_oversize", "dropped_rate_ip", "dropped_rate_project"];
+pub const DROPS: [&str; 6] = [
+    "dropped_oversize",
+    "dropped_rate_ip",
+    "dropped_rate_project",
+    "dropped_slow_body",
+    "connections_refused_total",
+    "connections_refused_address",
+];
 /// The other request-path counts.
 pub const COUNTS: [&str; 5] = [
     "accepted",
@@ -52,6 +59,12 @@ pub const HOTFIX_COUNTS: [&str; 13] = [
 pub struct Stats {
     started: String,
     counts: BTreeMap<&'static str, AtomicU64>,
+}
+
+impl super::connections::Counts for Stats {
+    fn add(&self, name: &str) {
+        Stats::add(self, name);
+    }
 }
 
 impl Stats {

@@ -317,7 +317,8 @@ impl Worker {
         let Some(triage) = subject.issue.clone() else {
             return Ok(());
         };
-        let reached = promotion.threshold > 0 && subject.count >= promotion.threshold;
+        // Distinct sources, not occurrences: one sender repeating itself must not promote.
+        let reached = promotion.threshold > 0 && subject.sources >= promotion.threshold;
         if subject.public_issue.is_some() || !(subject.confirmed || reached) {
             return Ok(());
         }

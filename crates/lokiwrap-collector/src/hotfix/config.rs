@@ -16,6 +16,8 @@
 //! window_hours = 24                      # the default
 //! store_raw_payloads = false             # the default
 //! kernel_public_key_file = "/etc/lokiwrap/kernel.pem"  # default none: inputs are not verified
+//! require_kernel_token = false           # the default; true refuses inputs without an expiry
+//! kernel_ref = "https://collector.example.dev/v1/events"  # default none: ref not checked
 //! [hotfix.plugin_repos]                  # default {}: HTTP plugin URL prefix -> repository
 //! "https://plugin.example.workers.dev" = "owner/plugin"
 //! [hotfix.risk_policy]
@@ -72,6 +74,13 @@ pub struct HotfixConfig {
     /// PEM file with the kernel's RSA public key. When set, the collector accepts the
     /// kernel's signed plugin inputs and checks their signature.
     pub kernel_public_key_file: Option<PathBuf>,
+    /// Refuse signed inputs that carry no `ubiquityKernelToken`: without one, nothing says
+    /// when inputs were signed, so a captured request could be replayed for ever.
+    pub require_kernel_token: bool,
+    /// The `ref` the kernel dispatches this collector with (its `/v1/events` URL as written in
+    /// the kernel's configuration); inputs signed for any other plugin are refused. Absent =
+    /// not checked.
+    pub kernel_ref: Option<String>,
     /// HTTP plugin URL prefix to `owner/repo`, for plugins the event does not name a
     /// repository for. Keys are normalised like plugin URLs; the longest matching prefix wins.
     #[serde(deserialize_with = "plugin_repos")]
@@ -94,6 +103,8 @@ impl Default for HotfixConfig {
             window_hours: 24,
             store_raw_payloads: false,
             kernel_public_key_file: None,
+            require_kernel_token: false,
+            kernel_ref: None,
             plugin_repos: BTreeMap::new(),
             risk_policy: RiskPolicy::default(),
         }
@@ -101,6 +112,14 @@ impl Default for HotfixConfig {
 }
 
 impl HotfixConfig {
+    /// What verified kernel inputs must satisfy besides their signature.
+    pub fn kernel_checks(&self) -> super::signature::KernelChecks {
+        super::signature::KernelChecks {
+            require_token: self.require_kernel_token,
+            expected_ref: self.kernel_ref.as_ref().map(|r| r.trim().to_string()),
+        }
+    }
+
     /// Whether guarded auto-fix (`"pr"` in `modes`) is on.
     pub fn autofix_enabled(&self) -> bool {
         self.modes.contains(&Mode::Pr)

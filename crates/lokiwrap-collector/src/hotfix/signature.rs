@@ -128,6 +128,11 @@ pub enum InputsRejected {
     PayloadTooLarge,
     /// `eventPayload` is not base64 of a brotli stream.
     PayloadUndecodable(String),
+    /// `hotfix.require_kernel_token` is on and the inputs carry no `ubiquityKernelToken`, so
+    /// nothing says when they were signed: they could be replayed for ever.
+    Unattested,
+    /// `ref` is not `hotfix.kernel_ref`: inputs signed for another plugin.
+    WrongRef,
 }
 
 impl InputsRejected {
@@ -138,6 +143,8 @@ impl InputsRejected {
             InputsRejected::StaleToken(_) => "inputs_stale_token",
             InputsRejected::PayloadTooLarge => "inputs_payload_too_large",
             InputsRejected::PayloadUndecodable(_) => "inputs_payload_undecodable",
+            InputsRejected::Unattested => "inputs_unattested",
+            InputsRejected::WrongRef => "inputs_wrong_ref",
         }
     }
 }
@@ -156,6 +163,13 @@ impl std::fmt::Display for InputsRejected {
                 "the event payload inflates to more than {MAX_EVENT_PAYLOAD_BYTES} bytes"
             ),
             InputsRejected::PayloadUndecodable(why) => write!(f, "eventPayload cannot be decoded: {why}"),
+            InputsRejected::Unattested => f.write_str(
+                "the inputs carry no ubiquityKernelToken and hotfix.require_kernel_token is on: signed inputs \
+                 without one never expire",
+            ),
+            InputsRejected::WrongRef => {
+                f.write_str("the inputs' ref is not hotfix.kernel_ref: they were signed for another plugin")
+            }
         }
     }
 }
@@ -189,6 +203,30 @@ pub fn verify_kernel_inputs(
         attested: inputs.ubiquity_kernel_token.is_some(),
         event_payload,
     })
+}
+
+/// What the operator requires of verified inputs beyond their signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelChecks {
+    /// Refuse inputs without a `ubiquityKernelToken` (`hotfix.require_kernel_token`).
+    pub require_token: bool,
+    /// The `ref` the kernel dispatches this collector with (`hotfix.kernel_ref`); any other is
+    /// refused.
+    pub expected_ref: Option<String>,
+}
+
+impl KernelChecks {
+    pub fn check(&self, inputs: &VerifiedInputs) -> Result<(), InputsRejected> {
+        if self.require_token && !inputs.attested {
+            return Err(InputsRejected::Unattested);
+        }
+        if let Some(expected) = &self.expected_ref
+            && inputs.git_ref.trim() != expected
+        {
+            return Err(InputsRejected::WrongRef);
+        }
+        Ok(())
+    }
 }
 
 /// `JSON.stringify` of the inputs in the kernel's key order. With string values only, serde's
@@ -397,7 +435,20 @@ mod tests {
         let result = verify_kernel_inputs(SIGNED.as_bytes(), &public_key(), ISSUED_AT + 3600 + 61);
         assert!(matches!(result, Err(InputsRejected::StaleToken(_))), "{result:?}");
         // Without a token there is nothing to expire.
-        assert!(verify_kernel_inputs(SIGNED_WITHOUT_TOKEN.as_bytes(), &public_key(), u64::MAX).is_ok());
+        let unattested = verify_kernel_inputs(SIGNED_WITHOUT_TOKEN.as_bytes(), &public_key(), u64::MAX).unwrap();
+        assert_eq!(KernelChecks::default().check(&unattested), Ok(()));
+        let strict = KernelChecks {
+            require_token: true,
+            expected_ref: None,
+        };
+        assert_eq!(strict.check(&unattested), Err(InputsRejected::Unattested));
+        let attested = verify_kernel_inputs(SIGNED.as_bytes(), &public_key(), ISSUED_AT + 10).unwrap();
+        assert_eq!(strict.check(&attested), Ok(()));
+        let elsewhere = KernelChecks {
+            require_token: false,
+            expected_ref: Some("https://other.example.dev/v1/events".into()),
+        };
+        assert_eq!(elsewhere.check(&attested), Err(InputsRejected::WrongRef));
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub const SQLITE: &[Migration] = &[
         name: "quiet return",
         sql: include_str!("../../migrations/sqlite/0004_quiet_return.sql"),
     },
+    Migration {
+        version: 5,
+        name: "distinct sources",
+        sql: include_str!("../../migrations/sqlite/0005_distinct_sources.sql"),
+    },
 ];
 
 /// The newest schema version of `migrations`.

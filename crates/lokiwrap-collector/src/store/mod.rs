@@ -44,6 +44,9 @@ pub struct Received {
     pub received_at: i64,
     /// Queue a GitHub sync for its fingerprint (false when no repository is configured).
     pub sync: bool,
+    /// Who sent it, for counting distinct sources (`address:<ip or /64>`). The store keeps only
+    /// a salted hash of it.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,9 @@ pub struct Occurrence {
     pub details: serde_json::Value,
     /// A delivery id, when the sender has one: the same id twice counts once.
     pub id: Option<String>,
+    /// Who it counts as for promotion: the sender's address, or for a signed event its
+    /// delivery. The store keeps only a salted hash of it.
+    pub source: String,
     pub received_at: i64,
     /// An occurrence after this many seconds of quiet starts a new episode, which the issue
     /// announces (`hotfix.window_hours`).
@@ -94,6 +100,9 @@ pub struct Subject {
     /// What the issue body is made of; already scrubbed.
     pub details: serde_json::Value,
     pub count: u64,
+    /// Distinct sources among the occurrences, up to `config::MAX_COUNTED_SOURCES`: what
+    /// promotion thresholds count.
+    pub sources: u64,
     pub first_seen: i64,
     pub last_seen: i64,
     pub issue: Option<IssueLink>,
@@ -172,6 +181,8 @@ impl From<StoreError> for String {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 pub trait Store: Send + Sync + 'static {
+    /// A cheap read that fails when the store cannot be used: for `/healthz`.
+    fn check(&self) -> StoreResult<()>;
     /// Stores a batch of reports in one transaction: for each, the id (once), the fingerprint's
     /// counts and breakdowns, and its sync job.
     fn ingest(&self, batch: &[Received]) -> StoreResult<Vec<Stored>>;

@@ -15,6 +15,9 @@ use super::{
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Sources are stored as `sha256(salt, source)`: the salt is random per database, so a
+    /// stored hash says nothing about an address without the database itself.
+    source_salt: String,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -146,9 +149,13 @@ impl SqliteStore {
         let mut writer = open(path).map_err(explain)?;
         migrate(&mut writer, path, migrate::SQLITE)?;
         let reader = open(path).map_err(explain)?;
+        let source_salt = reader
+            .query_row("SELECT value FROM store_settings WHERE name = 'source_salt'", [], |row| row.get(0))
+            .map_err(explain)?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            source_salt,
         })
     }
 
@@ -175,7 +182,34 @@ fn crash_details(report: &lokiwrap_report::payload::Report) -> String {
     .to_string()
 }
 
-fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received) -> rusqlite::Result<Stored> {
+/// A source's stored form.
+fn source_hash(salt: &str, source: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(salt.as_bytes())
+        .chain_update([0])
+        .chain_update(source.as_bytes())
+        .finalize();
+    lokiwrap_report::payload::hex(&digest[..16])
+}
+
+/// Counts `source` on `key` once, up to `MAX_COUNTED_SOURCES` sources per subject.
+fn count_source(tx: &rusqlite::Transaction<'_>, key: &str, source: &str) -> rusqlite::Result<()> {
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO subject_sources (key, source)
+             SELECT ?1, ?2 WHERE (SELECT sources FROM subjects WHERE key = ?1) < ?3
+             ON CONFLICT (key, source) DO NOTHING",
+        )?
+        .execute(params![key, source, crate::config::MAX_COUNTED_SOURCES as i64])?;
+    if added > 0 {
+        tx.prepare_cached("UPDATE subjects SET sources = sources + 1 WHERE key = ?1")?
+            .execute([key])?;
+    }
+    Ok(())
+}
+
+fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received, salt: &str) -> rusqlite::Result<Stored> {
     let report = &item.report;
     let fresh = tx
         .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
@@ -209,6 +243,7 @@ fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received) -> rusqlite::Resul
             tally.execute(params![report.fingerprint, dimension, value])?;
         }
     }
+    count_source(tx, &report.fingerprint, &source_hash(salt, &item.source))?;
     if item.sync {
         tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
             .execute(params![report.fingerprint, item.received_at])?;
@@ -241,6 +276,7 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
         repo: row.get("repo")?,
         details: serde_json::from_str(&details).unwrap_or_default(),
         count: row.get::<_, i64>("count")? as u64,
+        sources: row.get::<_, i64>("sources")? as u64,
         first_seen: row.get("first_seen")?,
         last_seen: row.get("last_seen")?,
         issue,
@@ -258,7 +294,7 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
     })
 }
 
-fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Result<Stored> {
+fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> rusqlite::Result<Stored> {
     if let Some(id) = &item.id {
         let fresh = tx
             .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
@@ -298,6 +334,7 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Re
             ],
             |row| row.get(0),
         )?;
+    count_source(tx, counted, &source_hash(salt, &item.source))?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
     if let Some(gap) = previous
@@ -313,12 +350,18 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence) -> rusqlite::Re
 }
 
 impl Store for SqliteStore {
+    fn check(&self) -> StoreResult<()> {
+        self.reader()
+            .query_row("SELECT count(*) FROM store_settings", [], |_| Ok(()))
+            .map_err(failed("read its settings"))
+    }
+
     fn record(&self, occurrence: &Occurrence) -> StoreResult<Stored> {
         let mut connection = self.writer();
         let tx = connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(failed("start a transaction"))?;
-        let stored = record_one(&tx, occurrence).map_err(failed("store a failure"))?;
+        let stored = record_one(&tx, occurrence, &self.source_salt).map_err(failed("store a failure"))?;
         tx.commit().map_err(failed("commit"))?;
         Ok(stored)
     }
@@ -488,7 +531,7 @@ impl Store for SqliteStore {
             .map_err(failed("start a transaction"))?;
         let outcomes = batch
             .iter()
-            .map(|item| store_one(&tx, item))
+            .map(|item| store_one(&tx, item, &self.source_salt))
             .collect::<rusqlite::Result<Vec<_>>>();
         let outcomes = outcomes.map_err(failed("store a report"))?;
         tx.commit().map_err(failed("commit"))?;
@@ -689,6 +732,7 @@ mod tests {
             report: report.clone(),
             received_at: at,
             sync: true,
+            source: format!("address:192.0.2.{}", at % 7),
         }
     }
 
@@ -783,9 +827,39 @@ mod tests {
             repo: "acme/plugin".into(),
             details: serde_json::json!({"plugin": "acme/plugin"}),
             id: Some(id.into()),
+            source: "address:192.0.2.1".into(),
             received_at: at,
             window_secs: 100,
         }
+    }
+
+    #[test]
+    fn sources_are_counted_once_each_and_kept_only_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.sqlite")).unwrap();
+        let mut one = failure(&"a".repeat(64), "1", 100);
+        for id in 0..5 {
+            one.id = Some(format!("same-sender-{id}"));
+            store.record(&one).unwrap();
+        }
+        let subject = store.subject(&one.key).unwrap().unwrap();
+        assert_eq!((subject.count, subject.sources), (5, 1));
+        for n in 0..100 {
+            one.id = Some(format!("sender-{n}"));
+            one.source = format!("address:198.51.100.{n}");
+            store.record(&one).unwrap();
+        }
+        let subject = store.subject(&one.key).unwrap().unwrap();
+        assert_eq!(subject.sources, crate::config::MAX_COUNTED_SOURCES);
+        let stored: Vec<String> = store
+            .reader()
+            .prepare("SELECT source FROM subject_sources")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(stored.iter().all(|s| !s.contains("198.51") && !s.contains("192.0")), "{stored:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::collector::{Collector, post, report};
+use crate::common::collector::{Collector, post, post_from, report};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::json;
@@ -85,19 +85,23 @@ fn a_crash_reaching_the_threshold_gets_one_sanitised_public_issue_linked_both_wa
     let collector = start_in(tempfile::tempdir().unwrap(), &config);
     let mut leaky = report("npm", "TypeError", &["run"]);
     leaky["tool_version"] = json!("10.2.0 jane.doe@example.com");
-    for _ in 0..2 {
+    // The threshold counts distinct senders: one sender repeating itself promotes nothing.
+    for _ in 0..5 {
         let mut again = report("npm", "TypeError", &["run"]);
         again["tool_version"] = leaky["tool_version"].clone();
-        post(&collector.url, again.to_string().as_bytes());
+        post_from(2, &collector.url, again.to_string().as_bytes());
     }
+    let mut again = report("npm", "TypeError", &["run"]);
+    again["tool_version"] = leaky["tool_version"].clone();
+    post_from(3, &collector.url, again.to_string().as_bytes());
     assert!(fake.wait_for("POST", "/repos/acme/triage/issues", 1, Duration::from_secs(20)));
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
         fake.count("POST", "/repos/acme/public/issues"),
         0,
-        "promoted before the threshold"
+        "promoted before the threshold: six reports from two senders"
     );
-    post(&collector.url, leaky.to_string().as_bytes());
+    post_from(4, &collector.url, leaky.to_string().as_bytes());
     assert!(fake.wait_for("POST", "/repos/acme/public/issues", 1, Duration::from_secs(20)));
     assert!(fake.wait_for(
         "POST",
@@ -109,7 +113,7 @@ fn a_crash_reaching_the_threshold_gets_one_sanitised_public_issue_linked_both_wa
     let public = &fake.issues("acme/public")[0];
     let body = public.body.clone().unwrap();
     assert!(
-        body.contains("TypeError") && body.contains("| Occurrences | 3 |"),
+        body.contains("TypeError") && body.contains("| Occurrences | 7 |"),
         "{body}"
     );
     assert!(body.contains("lokiwrap-public"), "{body}");

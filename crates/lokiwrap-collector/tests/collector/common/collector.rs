@@ -29,9 +29,39 @@ impl Collector {
 
     /// Same, keeping its database in `dir` (to restart a collector on the same store).
     pub fn start_in(dir: tempfile::TempDir, config: &str, env: &[(&str, &str)]) -> Collector {
+        Collector::launch(dir, config, env, None, &[])
+    }
+
+    /// Starts a collector through `wrapper`: the wrapper's arguments, then the collector's
+    /// directory, then the collector's command line (`sh -c '...' DIR lokiwrap-collector ...`).
+    /// The wrapper must end by exec-ing the collector, so that its pid is the collector's.
+    pub fn start_wrapped(config: &str, wrapper: &[&str]) -> Collector {
+        Collector::launch(tempfile::tempdir().unwrap(), config, &[], None, wrapper)
+    }
+
+    /// Starts a collector whose descriptor limit (`ulimit -n`) is `descriptors`, as a service
+    /// unit's `LimitNOFILE` would set it.
+    pub fn start_with_descriptors(config: &str, descriptors: u64) -> Collector {
+        Collector::launch(tempfile::tempdir().unwrap(), config, &[], Some(descriptors), &[])
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        config: &str,
+        env: &[(&str, &str)],
+        descriptors: Option<u64>,
+        wrapper: &[&str],
+    ) -> Collector {
         let config_path = dir.path().join("collector.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut command = Command::new(binary());
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(dir.path()).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
@@ -45,6 +75,17 @@ impl Collector {
             .stderr(Stdio::piped());
         for (name, value) in env {
             command.env(name, value);
+        }
+        if let Some(limit) = descriptors {
+            use std::os::unix::process::CommandExt;
+            use nix::sys::resource::{Resource, setrlimit};
+            // SAFETY: the closure runs in the forked child before exec and only makes the
+            // setrlimit system call, which is async-signal-safe; it allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from)
+                });
+            }
         }
         let mut child = command.spawn().expect("start lokiwrap-collector");
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -78,6 +119,20 @@ impl Collector {
 
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("collector.sqlite")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's resident memory, in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
     }
 
     pub fn logs(&self) -> String {
@@ -204,6 +259,15 @@ pub fn post(url: &str, body: &[u8]) -> (u16, Option<String>, String) {
         body,
         &[("content-type", "application/json")],
     )
+}
+
+/// Same, from the loopback address `127.0.0.<last>`: a distinct client as the collector sees it.
+pub fn post_from(last: u8, url: &str, body: &[u8]) -> (u16, Option<String>, String) {
+    let client = reqwest::blocking::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+        .build()
+        .unwrap();
+    post_with(&client, url, body, &[("content-type", "application/json")])
 }
 
 pub fn post_with(
