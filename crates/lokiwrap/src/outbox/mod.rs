@@ -153,7 +153,11 @@ impl Outbox {
         drop(lock);
         // Makes the rename itself durable; some file systems refuse to sync a directory, and the
         // report is in place either way.
-        if let Ok(dir) = File::open(&self.dir) {
+        if let Ok(dir) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&self.dir)
+        {
             let _ = dir.sync_all();
         }
         Ok(path)
@@ -276,7 +280,13 @@ impl Outbox {
             let path = self
                 .dir
                 .join(format!("{TEMP_PREFIX}{}-{:016x}", std::process::id(), unique_u64()));
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+            let opened = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path);
+            match opened {
                 Ok(mut file) => {
                     return match file.write_all(bytes).and_then(|()| file.sync_all()) {
                         Ok(()) => Ok(path),
@@ -403,15 +413,28 @@ impl Outbox {
     }
 
     /// Takes an exclusive flock on a file in the outbox; `Ok(None)` when `arg` is non-blocking and
-    /// someone else holds it.
+    /// someone else holds it. The lock file is never a link: one planted while the directory was
+    /// open to others is replaced by a file of our own, and the file it named is left alone.
     fn lock(&self, name: &str, arg: FlockArg) -> io::Result<Option<Flock<File>>> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(self.dir.join(name))?;
+        let path = self.dir.join(name);
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+        };
+        let mut file = match open() {
+            Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+                // Only a link fails this way; removing a name removes the link, never its target.
+                fs::remove_file(&path)?;
+                open()?
+            }
+            opened => opened?,
+        };
         loop {
             match Flock::lock(file, arg) {
                 Ok(lock) => return Ok(Some(lock)),
