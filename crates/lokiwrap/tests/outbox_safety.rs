@@ -47,6 +47,24 @@ impl User {
     }
 }
 
+fn mode(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn a_world_writable_outbox_of_ours_is_made_private_and_gets_the_report() {
+    let user = User::new();
+    fs::create_dir_all(user.outbox()).unwrap();
+    fs::set_permissions(user.outbox(), fs::Permissions::from_mode(0o777)).unwrap();
+
+    let out = user.crash_under_lokiwrap();
+    assert_eq!(out.status.code(), Some(1), "the tool's exit status is kept");
+    assert_eq!(mode(&user.outbox()), 0o700, "the outbox was tightened");
+    assert_eq!(User::reports_in(&user.outbox()).len(), 1, "the report was kept");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("lokiwrap:"), "nothing to tell the user: {stderr}");
+}
+
 #[test]
 fn a_lock_file_that_is_a_symlink_is_not_followed() {
     let user = User::new();
@@ -64,5 +82,43 @@ fn a_lock_file_that_is_a_symlink_is_not_followed() {
     assert!(
         !fs::symlink_metadata(user.outbox().join(".lock")).unwrap().is_symlink(),
         "the planted link gave way to a lock file of our own"
+    );
+}
+
+#[test]
+fn an_outbox_that_is_a_symlink_is_refused_with_one_message_naming_it() {
+    let user = User::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::set_permissions(elsewhere.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::create_dir_all(user.outbox().parent().unwrap()).unwrap();
+    symlink(elsewhere.path(), user.outbox()).unwrap();
+
+    let out = user.crash_under_lokiwrap();
+    assert_eq!(out.status.code(), Some(1), "the tool's exit status is kept");
+    assert!(
+        User::reports_in(elsewhere.path()).is_empty(),
+        "no report through the link"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("lokiwrap:")).collect();
+    assert_eq!(ours.len(), 1, "one message: {stderr}");
+    let outbox = user.outbox().display().to_string();
+    assert!(
+        ours[0].contains(&outbox) && ours[0].contains("symbolic link") && ours[0].contains("XDG_STATE_HOME"),
+        "names the directory, the problem and the fix: {}",
+        ours[0]
+    );
+
+    let crash = user.run(&["crash"]);
+    assert_eq!(crash.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&crash.stderr);
+    assert!(stderr.contains(&outbox) && stderr.contains("symbolic link"), "{stderr}");
+
+    let doctor = user.run(&["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        stdout.contains("✗ outbox") && stdout.contains("symbolic link") && stdout.contains("XDG_STATE_HOME"),
+        "{stdout}"
     );
 }
