@@ -394,6 +394,36 @@ fn the_flusher_lock_is_held_by_one_guard_until_it_drops() {
 }
 
 #[test]
+fn a_flusher_lock_file_that_is_a_symlink_is_not_followed() {
+    let (temp, outbox) = temp_outbox();
+    fs::create_dir(outbox.dir()).unwrap();
+    let victim = temp.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+    symlink(&victim, outbox.dir().join(".flusher.lock")).unwrap();
+
+    let guard = outbox.try_lock_flusher().unwrap();
+    assert!(guard.is_some());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(fs::metadata(&victim).unwrap().permissions().mode() & 0o7777, 0o644);
+    // The lock we hold is on our own file, not on the file the link named.
+    if let Ok(status) = Command::new("flock")
+        .args(["-n", "-E", "99"])
+        .arg(&victim)
+        .arg("true")
+        .status()
+    {
+        assert!(status.success(), "the flusher locked the file the link named");
+    }
+    assert!(
+        !fs::symlink_metadata(outbox.dir().join(".flusher.lock"))
+            .unwrap()
+            .is_symlink(),
+        "the planted link gave way to a lock file of our own"
+    );
+}
+
+#[test]
 fn the_flusher_lock_excludes_other_processes() {
     let (_temp, outbox) = temp_outbox();
     let lock_file = outbox.dir().join(".flusher.lock");

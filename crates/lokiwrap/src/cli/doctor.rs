@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::consent;
 use crate::deliver;
-use crate::outbox::{self, Outbox};
+use crate::outbox::{self, DirState, Outbox, UnsafeOutbox};
 use crate::shim::{self, Shims};
 
 pub const EXAMPLES: &str = "\
@@ -45,17 +45,35 @@ pub fn run() -> i32 {
     match outbox::default_dir() {
         Some(dir) => {
             let outbox = Outbox::new(dir.clone());
-            checks.info(
-                "outbox",
-                format_args!(
-                    "{} ({} reports, {} bytes)",
-                    dir.display(),
-                    outbox.count(),
-                    outbox.total_bytes()
-                ),
-            );
-            if let Some(problem) = unwritable(&dir) {
-                checks.problem("outbox", dir.display(), problem);
+            match outbox.secure() {
+                Err(err) => match UnsafeOutbox::of(&err) {
+                    Some(refused) => checks.problem(
+                        "outbox",
+                        format_args!("{} {}", dir.display(), refused.problem()),
+                        refused.fix(),
+                    ),
+                    None => checks.problem("outbox", dir.display(), err),
+                },
+                Ok(state) => {
+                    checks.info(
+                        "outbox",
+                        format_args!(
+                            "{} ({} reports, {} bytes)",
+                            dir.display(),
+                            outbox.count(),
+                            outbox.total_bytes()
+                        ),
+                    );
+                    if let DirState::Tightened { was } = state {
+                        checks.info(
+                            "",
+                            format_args!("others could write to it (mode {was:o}): made it private (700)"),
+                        );
+                    }
+                    if let Some(problem) = unwritable(&dir) {
+                        checks.problem("outbox", dir.display(), problem);
+                    }
+                }
             }
         }
         None => checks.problem("outbox", "no state directory", "set HOME or XDG_STATE_HOME"),

@@ -2,6 +2,8 @@
 //! would be sent, until the flusher delivers and deletes them. The user can read them first; the
 //! outbox stays bounded, and any number of lokiwrap processes may write to it at once.
 
+mod private_dir;
+
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
@@ -13,6 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use directories::ProjectDirs;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
+
+pub use private_dir::{DirState, Refusal, UnsafeOutbox};
 
 /// Serialises the step after a write (rename, dedupe, prune) between writers.
 const PRUNE_LOCK_FILE: &str = ".lock";
@@ -75,6 +79,8 @@ pub struct Entry {
 ///
 /// Nothing is created until the first write. Readers ignore any file whose name is not a report
 /// name, and anything that is not a regular file (a symlink is never followed to a report).
+/// Nobody else may write in the directory: readers and writers refuse one that is a link or
+/// another user's, and tighten one of the user's own that others can write to (see `secure`).
 #[derive(Debug, Clone)]
 pub struct Outbox {
     dir: PathBuf,
@@ -153,7 +159,11 @@ impl Outbox {
         drop(lock);
         // Makes the rename itself durable; some file systems refuse to sync a directory, and the
         // report is in place either way.
-        if let Ok(dir) = File::open(&self.dir) {
+        if let Ok(dir) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&self.dir)
+        {
             let _ = dir.sync_all();
         }
         Ok(path)
@@ -251,11 +261,33 @@ impl Outbox {
         Ok(lock.map(|lock| FlusherLock { _lock: lock }))
     }
 
+    /// Checks that the directory, if it exists, is the user's own and that nobody else can write
+    /// in it; one of the user's own that others can write to is first made private (0700).
+    /// Fails, with an error carrying an `UnsafeOutbox`, if it is a symlink or another user's.
+    pub fn secure(&self) -> io::Result<DirState> {
+        self.secure_for("cannot read the outbox")
+    }
+
+    /// `secure`, with other failures named as failures to do `action`.
+    fn secure_for(&self, action: &str) -> io::Result<DirState> {
+        private_dir::secure(&self.dir).map_err(|err| {
+            if UnsafeOutbox::of(&err).is_some() {
+                err
+            } else {
+                outbox_error(action, &self.dir, err)
+            }
+        })
+    }
+
     fn create_dir(&self) -> io::Result<()> {
+        const ACTION: &str = "cannot create the outbox";
+        if self.secure_for(ACTION)? != DirState::Missing {
+            return Ok(());
+        }
         // Reports describe the user's commands, so only the user may read them.
         DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(private_dir::PRIVATE_MODE)
             .create(&self.dir)
             .map_err(|err| {
                 // `create` only reports this when a file, not a directory, holds the name.
@@ -264,8 +296,10 @@ impl Outbox {
                 } else {
                     err
                 };
-                outbox_error("cannot create the outbox", &self.dir, err)
-            })
+                outbox_error(ACTION, &self.dir, err)
+            })?;
+        // Whatever holds the name now (someone may have raced us to it) must pass too.
+        self.secure_for(ACTION).map(|_| ())
     }
 
     /// Writes `bytes` to a fresh temporary file in the outbox and syncs it to disk, so that the
@@ -276,7 +310,13 @@ impl Outbox {
             let path = self
                 .dir
                 .join(format!("{TEMP_PREFIX}{}-{:016x}", std::process::id(), unique_u64()));
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+            let opened = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path);
+            match opened {
                 Ok(mut file) => {
                     return match file.write_all(bytes).and_then(|()| file.sync_all()) {
                         Ok(()) => Ok(path),
@@ -344,6 +384,7 @@ impl Outbox {
 
     /// The report files, oldest first, without reading them.
     fn scan(&self) -> io::Result<Vec<Stored>> {
+        self.secure()?;
         let dir = match fs::read_dir(&self.dir) {
             Ok(dir) => dir,
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
@@ -403,15 +444,28 @@ impl Outbox {
     }
 
     /// Takes an exclusive flock on a file in the outbox; `Ok(None)` when `arg` is non-blocking and
-    /// someone else holds it.
+    /// someone else holds it. The lock file is never a link: one planted while the directory was
+    /// open to others is replaced by a file of our own, and the file it named is left alone.
     fn lock(&self, name: &str, arg: FlockArg) -> io::Result<Option<Flock<File>>> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(self.dir.join(name))?;
+        let path = self.dir.join(name);
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+        };
+        let mut file = match open() {
+            Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+                // Only a link fails this way; removing a name removes the link, never its target.
+                fs::remove_file(&path)?;
+                open()?
+            }
+            opened => opened?,
+        };
         loop {
             match Flock::lock(file, arg) {
                 Ok(lock) => return Ok(Some(lock)),
