@@ -58,7 +58,12 @@ fn idle_and_slow_clients_cannot_starve_health_or_reports() {
     let rss_before = collector.rss_kib();
     // 1,100 requests that never finish their head, from one address.
     let mut idle = Vec::new();
+    let attack = Instant::now();
     for _ in 0..1100 {
+        // A collector that stopped accepting leaves connects hanging: the attack is done.
+        if attack.elapsed() > Duration::from_secs(15) {
+            break;
+        }
         if let Ok(mut stream) = connect_from(2, to) {
             let _ = stream.write_all(b"POST /v1/crash HTTP/1.1\r\nHost: collector\r\n");
             idle.push(stream);
@@ -68,12 +73,16 @@ fn idle_and_slow_clients_cannot_starve_health_or_reports() {
     // must not read them at all; half to /v1/crash, which reads them within its deadline.
     let mut dripping = Vec::new();
     for n in 0..100 {
+        if attack.elapsed() > Duration::from_secs(20) {
+            break;
+        }
         let Ok(mut stream) = connect_from(3, to) else { continue };
         let (path, length) = if n % 2 == 0 { ("/v1/events", 1 << 20) } else { ("/v1/crash", 60_000) };
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
         );
         let _ = stream.write_all(head.as_bytes());
+        stream.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
         let _ = stream.write_all(&vec![b' '; length / 2]);
         dripping.push(stream);
     }
@@ -136,6 +145,7 @@ fn an_oversized_body_gets_its_413_rather_than_a_reset() {
     let collector = Collector::start("", &[]);
     for chunked in [false, true] {
         let mut stream = connect_from(1, address(&collector)).unwrap();
+        stream.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
         let body = vec![b'x'; 2 << 20];
         let head = if chunked {
             "POST /v1/crash HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\n\
@@ -204,14 +214,23 @@ fn settings_out_of_range_stop_the_collector_with_the_key_named() {
     ] {
         let config = dir.path().join("collector.toml");
         std::fs::write(&config, text).unwrap();
-        let output = Command::new(binary())
+        let mut child = Command::new(binary())
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
             .arg("--database")
             .arg(dir.path().join("collector.sqlite"))
             .env_remove("LOKIWRAP_GITHUB_TOKEN")
-            .output()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        // A collector that took the setting runs on: stop it after a while.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{text} was accepted: {stderr}");
         assert!(stderr.contains(key), "{text}: {stderr}");
