@@ -10,9 +10,15 @@ use std::time::{Duration, Instant};
 /// while no client wrote is not reported failing for ever.
 const REMEMBERED: Duration = Duration::from_secs(300);
 
+/// How long one look at the store answers `/healthz`: anyone may call it, and a flood of
+/// calls must not become a flood of store reads.
+const PROBE_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 pub struct Health {
     last_failure: Mutex<Option<(Instant, String)>>,
+    /// The last read probe of the store: when, and its error if it failed.
+    last_probe: Mutex<Option<(Instant, Option<String>)>>,
 }
 
 impl Health {
@@ -33,6 +39,19 @@ impl Health {
             .as_ref()
             .filter(|(at, _)| at.elapsed() < REMEMBERED)
             .map(|(_, error)| error.clone())
+    }
+
+    /// The last probe's outcome while it is recent enough to answer with.
+    pub fn recent_probe(&self) -> Option<Option<String>> {
+        let probe = self.last_probe.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        probe
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < PROBE_FOR)
+            .map(|(_, outcome)| outcome.clone())
+    }
+
+    pub fn probed(&self, outcome: Option<String>) {
+        *self.last_probe.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), outcome));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {

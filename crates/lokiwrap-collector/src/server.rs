@@ -531,17 +531,25 @@ async fn record_failure(
 /// `200` while the store works; `503` naming the problem when its last write failed or it
 /// cannot be read now, so that a load balancer or an operator's probe sees what clients see.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let store = app.store.clone();
-    let probe = tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::task::spawn_blocking(move || store.check()),
-    )
-    .await;
-    let problem = match probe {
-        Ok(Ok(Ok(()))) => app.health.failing(),
-        Ok(Ok(Err(error))) => Some(error.to_string()),
-        Ok(Err(_)) | Err(_) => Some("the store did not answer within 2 s".to_string()),
+    let probed = match app.health.recent_probe() {
+        Some(outcome) => outcome,
+        None => {
+            let store = app.store.clone();
+            let probe = tokio::time::timeout(
+                Duration::from_secs(2),
+                tokio::task::spawn_blocking(move || store.check()),
+            )
+            .await;
+            let outcome = match probe {
+                Ok(Ok(Ok(()))) => None,
+                Ok(Ok(Err(error))) => Some(error.to_string()),
+                Ok(Err(_)) | Err(_) => Some("the store did not answer within 2 s".to_string()),
+            };
+            app.health.probed(outcome.clone());
+            outcome
+        }
     };
+    let problem = probed.or_else(|| app.health.failing());
     match problem {
         None => json(StatusCode::OK, "{\"status\":\"ok\"}"),
         Some(problem) => (
