@@ -157,3 +157,21 @@ fn shims_off_path_or_behind_the_real_tool_are_problems() {
         "{report}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_a_subcommand_quietly_as_it_ends_ls() {
+    use std::os::unix::process::ExitStatusExt;
+    let user = User::new("");
+    for args in [&["doctor"][..], &["privacy"][..]] {
+        // `lokiwrap doctor | head -0`: the reader is gone before the first line is written.
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        drop(reader);
+        let output = common::lokiwrap_as(user.home.path(), args, &[])
+            .stdout(std::process::Stdio::from(writer))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{args:?}: {:?} {stderr}", output.status);
+    }
+}

@@ -106,6 +106,9 @@ fn launch_from(words: &[OsString]) -> Launch {
 /// fast path hands over `lokiwrap --` and option-led forms); otherwise exits.
 pub fn parse(args: Vec<OsString>) -> Option<Launch> {
     let cli = Cli::parse_from(args);
+    if cli.command.is_some() {
+        end_quietly_on_a_closed_pipe();
+    }
     let status = match cli.command {
         Some(Command::Crash(args)) => crash::run(args),
         Some(Command::Scrub(args)) => scrub::run(args),
@@ -123,6 +126,16 @@ pub fn parse(args: Vec<OsString>) -> Option<Launch> {
         }
     };
     std::process::exit(status)
+}
+
+/// A subcommand's output piped into `head` ends it the way it ends `ls`: by SIGPIPE, quietly.
+/// Rust ignores SIGPIPE, and `println!` then panics on the broken pipe. Only subcommands get
+/// this: a wrapped tool inherits the disposition its caller gave lokiwrap.
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installs the default disposition, not a handler: no code runs on the signal, and
+    // no other thread exists yet to race with the change.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 #[cfg(test)]
