@@ -15,9 +15,10 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn start(fake: &FakeGithub, extra: &str) -> Collector {
+/// A collector with `top` before its tables and `extra` at the end of `[hotfix]`.
+fn start_with(fake: &FakeGithub, top: &str, extra: &str) -> Collector {
     let config = format!(
-        "[github]\napi_url = \"{}\"\nwrite_interval_ms = 20\nnotify_interval_ms = 20\n\
+        "{top}[github]\napi_url = \"{}\"\nwrite_interval_ms = 20\nnotify_interval_ms = 20\n\
          [hotfix]\nenabled = true\nallow_unsigned_events = true\ntarget_repos = [\"ubiquity-os-marketplace\"]\n\
          allowlist_repos = [\"ubiquity-os-marketplace/daemon-pricing\"]\n{extra}",
         fake.url
@@ -31,6 +32,10 @@ fn start(fake: &FakeGithub, extra: &str) -> Collector {
     )
 }
 
+fn start(fake: &FakeGithub, extra: &str) -> Collector {
+    start_with(fake, "", extra)
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -39,9 +44,10 @@ fn median(mut values: Vec<Duration>) -> Duration {
 #[test]
 fn large_events_in_parallel_do_not_stall_health() {
     let fake = FakeGithub::start();
-    let collector = start(
+    let collector = start_with(
         &fake,
-        "events_body_limit = 1048576\n[limits]\nevents_per_ip_per_minute = 100000\n",
+        "events_body_limit = 1048576\n",
+        "[limits]\nevents_per_ip_per_minute = 100000\n",
     );
     // A 0.9 MB message, words and numbers the scrubber must look at.
     let mut event = fixture("kernel_plugin_error.json");
@@ -126,4 +132,38 @@ fn a_signed_run_replayed_with_new_delivery_ids_counts_once_and_the_route_is_rate
     );
     // The route has its own rate: ten a minute here.
     assert_eq!(post_webhook(&collector, &failed, "over-the-rate"), 429);
+}
+
+fn post_event(collector: &Collector, body: &Value) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/v1/events", collector.url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn signed_inputs_without_an_expiry_or_for_another_plugin_can_be_refused() {
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hotfix/kernel_test_public_key.pem");
+    // Signed, but with no ubiquityKernelToken: nothing says when, so it never expires.
+    let unattested = fixture("signed_inputs_without_token.json");
+    let own_ref = unattested["ref"].as_str().unwrap().to_string();
+    for (extra, filed) in [
+        ("require_kernel_token = true\n".to_string(), false),
+        ("kernel_ref = \"https://another-plugin.example.dev\"\n".to_string(), false),
+        (format!("kernel_ref = \"{own_ref}\"\n"), true),
+    ] {
+        let fake = FakeGithub::start();
+        let collector = start(
+            &fake,
+            &format!("kernel_public_key_file = \"{}\"\n{extra}", key.display()),
+        );
+        assert_eq!(post_event(&collector, &unattested), 202);
+        let counter = if filed { "hotfix_accepted" } else { "hotfix_bad_signature" };
+        collector.wait_for_stats(Duration::from_secs(10), |s| s["hotfix"][counter] == 1);
+        assert_eq!(collector.stats()["hotfix"]["hotfix_accepted"], u64::from(filed), "{extra}");
+    }
 }
