@@ -117,6 +117,9 @@ pub struct Limits {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Github {
+    /// The REST API's base URL. The token goes with every request, and only to this URL's
+    /// origin (a redirect elsewhere is not followed), so it must be `https://`; `http://` is
+    /// accepted only for a loopback host (127.0.0.0/8, ::1, localhost).
     pub api_url: String,
     /// The environment variable holding the token (fine-grained, or an App installation token,
     /// with Issues: write).
@@ -269,9 +272,7 @@ impl Config {
                 github.hourly_budget
             ));
         }
-        if !github.api_url.starts_with("http://") && !github.api_url.starts_with("https://") {
-            return Err(format!("github.api_url = \"{}\" is not an http(s) URL", github.api_url));
-        }
+        check_api_url(&github.api_url)?;
         if self.hotfix.autofix_enabled() {
             let autofix = &self.autofix;
             if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {
@@ -335,6 +336,31 @@ impl Config {
     }
 }
 
+/// The token goes with every request to `github.api_url`, so it must be `https://`; plain
+/// `http://` only to this machine (a local stand-in or proxy), where nobody on the way reads it.
+fn check_api_url(api_url: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(api_url).map_err(|e| {
+        format!("github.api_url = \"{api_url}\" is not a URL ({e}); write it as https://api.github.com")
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if url.host_str().is_some_and(is_loopback) => Ok(()),
+        "http" => Err(format!(
+            "github.api_url = \"{api_url}\" would send the GitHub token unencrypted; use https:// \
+             (plain http:// is accepted only for 127.0.0.1, ::1 or localhost)"
+        )),
+        _ => Err(format!(
+            "github.api_url = \"{api_url}\" is not an http(s) URL; write it as https://api.github.com"
+        )),
+    }
+}
+
+/// 127.0.0.0/8, ::1 or `localhost`, as a URL's host is written (IPv6 in brackets).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +405,36 @@ mod tests {
         assert!(budget.contains("between 1 and 499"), "{budget}");
         let listen = Config::parse("listen = \"8080\"").unwrap_err();
         assert!(listen.contains("127.0.0.1:8080"), "{listen}");
+    }
+
+    #[test]
+    fn plain_http_to_github_is_refused_unless_it_stays_on_this_machine() {
+        let api = |url: &str| Config::parse(&format!("[github]\napi_url = \"{url}\"\n"));
+        for remote in [
+            "http://api.github.com",
+            "http://10.0.0.1:8080",
+            "http://127.0.0.1.evil.example",
+            "http://[::2]:80",
+            "http://localhost.evil.example",
+        ] {
+            let error = api(remote).unwrap_err();
+            assert!(
+                error.contains("github.api_url") && error.contains("https://"),
+                "{error}"
+            );
+        }
+        for local in [
+            "https://api.github.com",
+            "https://ghe.example/api/v3",
+            "http://127.0.0.1:9000",
+            "http://127.8.9.10",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "http://LOCALHOST",
+        ] {
+            assert!(api(local).is_ok(), "{local}: {:?}", api(local).err());
+        }
+        let other = api("ftp://api.github.com").unwrap_err();
+        assert!(other.contains("https://api.github.com"), "{other}");
     }
 }
