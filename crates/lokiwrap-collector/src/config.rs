@@ -51,10 +51,19 @@ pub struct Promotion {
 /// Guarded auto-fix for promoted subjects, on when `hotfix.modes` has `"pr"`: run `command` in
 /// a fresh worktree of `repo_dir`, require `test_command` to pass, push a branch and open a pull
 /// request. It never merges; `hotfix.risk_policy.max_autofix_per_day` caps the runs.
+///
+/// The two commands act on what a report said, so they are contained: they start with an
+/// empty environment but for `AUTOFIX_ENV` (`PATH`, `HOME`, `LANG`, `LC_ALL`, `TMPDIR`, `USER`,
+/// `LOGNAME`, `TZ`) and `pass_env`, never the collector's secrets, in a session of their own,
+/// and everything they started is killed when their run ends, however it ends (done, failed,
+/// timed out, or the kill switch). No report text reaches their
+/// arguments: the placeholders are values the collector made, and the fixer reads the report in
+/// the public issue at `{issue_url}`, whose body was scrubbed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Autofix {
-    /// A clone of the public repository whose `origin` accepts the fix branches.
+    /// A clone of the public repository whose `origin` accepts the fix branches. Pushing uses
+    /// the clone's own credentials (an SSH key or a credential helper), not the collector's.
     pub repo_dir: Option<PathBuf>,
     /// The fixer, e.g. `["loki", "start", "{issue_url}"]`; `{issue_url}`, `{issue_number}`,
     /// `{repo}` and `{key}` are filled in.
@@ -66,7 +75,15 @@ pub struct Autofix {
     pub base_branch: String,
     /// Run and test, but push nothing and open no pull request.
     pub dry_run: bool,
+    /// Environment variables the commands get besides `AUTOFIX_ENV`, by name (a fixer's API
+    /// key, say). Naming one of the collector's secret variables (`github.token_env`,
+    /// `hotfix.webhook_secret_env`, `admin_token_env`) is refused at start.
+    pub pass_env: Vec<String>,
 }
+
+/// The environment variables every auto-fix command is given, when the collector has them:
+/// enough to find programs, a home, a locale, a temporary directory, the user and the time zone.
+pub const AUTOFIX_ENV: [&str; 8] = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME", "TZ"];
 
 impl Default for Promotion {
     fn default() -> Promotion {
@@ -89,6 +106,7 @@ impl Default for Autofix {
             timeout_secs: 1800,
             base_branch: "main".into(),
             dry_run: true,
+            pass_env: Vec::new(),
         }
     }
 }
@@ -286,6 +304,26 @@ impl Config {
                 return Err("autofix.test_command is empty: a fix is only proposed after its tests pass".into());
             }
         }
+        for name in &self.autofix.pass_env {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!(
+                    "autofix.pass_env: {name:?} is not an environment variable name such as FIXER_API_KEY"
+                ));
+            }
+            if let Some(key) = self
+                .secret_env()
+                .into_iter()
+                .find_map(|(key, secret)| (secret == name).then_some(key))
+            {
+                return Err(format!(
+                    "autofix.pass_env names {name}, the collector's secret ({key}); remove it: the auto-fix \
+                     commands act on report text and must never see the collector's secrets"
+                ));
+            }
+        }
         if self.limits.per_ip_per_minute == 0 || self.limits.per_project_per_minute == 0 {
             return Err("limits: a per-minute limit of 0 would refuse every report; raise it".into());
         }
@@ -319,6 +357,31 @@ impl Config {
     /// True when the sync worker has anything to file: crashes, or failures routed by `[hotfix]`.
     pub fn uses_github(&self) -> bool {
         self.files_issues() || self.hotfix.enabled
+    }
+
+    /// The environment variables holding the collector's secrets, with the keys naming them.
+    pub fn secret_env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("github.token_env", &self.github.token_env),
+            ("hotfix.webhook_secret_env", &self.hotfix.webhook_secret_env),
+            ("admin_token_env", &self.admin_token_env),
+        ]
+    }
+
+    /// The environment of an auto-fix command: `AUTOFIX_ENV` and `autofix.pass_env`, as far as
+    /// `lookup` has them, and never a secret, whatever its name.
+    pub fn autofix_env(
+        &self,
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Vec<(String, std::ffi::OsString)> {
+        let secrets = self.secret_env();
+        AUTOFIX_ENV
+            .iter()
+            .copied()
+            .chain(self.autofix.pass_env.iter().map(String::as_str))
+            .filter(|name| !secrets.iter().any(|(_, secret)| secret == name))
+            .filter_map(|name| Some((name.to_string(), lookup(name)?)))
+            .collect()
     }
 
     /// True when guarded auto-fix may run.
@@ -405,6 +468,42 @@ mod tests {
         assert!(budget.contains("between 1 and 499"), "{budget}");
         let listen = Config::parse("listen = \"8080\"").unwrap_err();
         assert!(listen.contains("127.0.0.1:8080"), "{listen}");
+    }
+
+    #[test]
+    fn auto_fix_commands_get_the_allowlist_and_pass_env_but_never_a_secret() {
+        let config =
+            Config::parse("admin_token_env = \"HOME\"\n[autofix]\npass_env = [\"FIXER_API_KEY\", \"ABSENT\"]\n")
+                .unwrap();
+        let env = config.autofix_env(|name| (name != "ABSENT").then(|| format!("value of {name}").into()));
+        let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+        // HOME holds the admin token here, so it is withheld too.
+        assert_eq!(
+            names,
+            [
+                "PATH",
+                "LANG",
+                "LC_ALL",
+                "TMPDIR",
+                "USER",
+                "LOGNAME",
+                "TZ",
+                "FIXER_API_KEY"
+            ]
+        );
+        for secret in [
+            "LOKIWRAP_GITHUB_TOKEN",
+            "LOKIWRAP_WEBHOOK_SECRET",
+            "LOKIWRAP_ADMIN_TOKEN",
+        ] {
+            let error = Config::parse(&format!("[autofix]\npass_env = [\"{secret}\"]\n")).unwrap_err();
+            assert!(error.contains(secret) && error.contains("remove it"), "{error}");
+        }
+        let renamed =
+            Config::parse("[github]\ntoken_env = \"GH_TOKEN\"\n[autofix]\npass_env = [\"GH_TOKEN\"]\n").unwrap_err();
+        assert!(renamed.contains("github.token_env"), "{renamed}");
+        let odd = Config::parse("[autofix]\npass_env = [\"A=B\"]\n").unwrap_err();
+        assert!(odd.contains("autofix.pass_env"), "{odd}");
     }
 
     #[test]
