@@ -4,7 +4,9 @@
 //! with the reasoning and risk notes. There is no code path that merges, approves or enables
 //! auto-merge. The daily cap is counted in the store, and the kill switch is checked before
 //! every step and while a command runs, so flipping it ends a run and prevents the next ones.
-//! The commands are contained (`command`).
+//! The commands are contained (`command`); no report text reaches their arguments, a commit
+//! subject or the pull request's title, and what they print is quoted in the pull request as
+//! data that cannot close its quote.
 
 mod command;
 
@@ -16,14 +18,16 @@ use std::time::Duration;
 
 use super::config::Config;
 use super::github::GitHub;
+use super::render::{code, fenced};
 use super::store::Store;
 use super::wake::unix_now;
 use lokiwrap_report::scrub::Scrubber;
 
-/// A promoted subject to try to fix, with its public issue.
+/// A promoted subject to try to fix, with its public issue. Nothing in it is report text.
 pub struct Request {
     pub key: String,
-    pub title: String,
+    /// `crash` or `failure`, for the commit and pull request titles.
+    pub what: &'static str,
     pub public_repo: String,
     pub public_number: u64,
     pub issue_url: String,
@@ -154,6 +158,7 @@ impl Autofixer {
 
     fn fix_in(&self, request: &Request, worktree: &Path, branch: &str, base: &str) -> Result<String, Stop> {
         let autofix = &self.config.autofix;
+        // Values the collector made, none of them report text.
         let fill = |arg: &String| {
             arg.replace("{issue_url}", &request.issue_url)
                 .replace("{issue_number}", &request.public_number.to_string())
@@ -169,34 +174,37 @@ impl Autofixer {
             .contained(&autofix.test_command, worktree)
             .map_err(|e| self.stop_or(format!("failed: the tests did not pass, so no pull request: {e}")))?;
         self.guard()?;
-        let dirty = self
-            .git(worktree, &["status", "--porcelain"])
-            .map_err(|e| format!("failed: {e}"))?;
-        if !dirty.trim().is_empty() {
-            self.git(worktree, &["add", "-A"]).map_err(|e| format!("failed: {e}"))?;
-            let message = format!("Fix: {}", request.title);
-            self.git(
-                worktree,
-                &[
-                    "-c",
-                    "user.name=lokiwrap-collector",
-                    "-c",
-                    "user.email=lokiwrap-collector@localhost",
-                    "commit",
-                    "-q",
-                    "-m",
-                    &message,
-                ],
-            )
-            .map_err(|e| format!("failed: cannot commit the fix: {e}"))?;
-        }
-        let range = format!("{base}..HEAD");
+        // The fixer's own commits, if any, become one whose subject is the collector's: what the
+        // fixer wrote in them is quoted in the pull request, not published as the branch's history.
+        let failed = |e: String| format!("failed: {e}");
         let commits = self
-            .git(worktree, &["log", "--format=- %s", &range])
-            .map_err(|e| format!("failed: {e}"))?;
-        if commits.trim().is_empty() {
+            .git(worktree, &["log", "--format=- %s", &format!("{base}..HEAD")])
+            .map_err(failed)?;
+        self.git(worktree, &["reset", "--quiet", "--soft", base])
+            .map_err(failed)?;
+        self.git(worktree, &["add", "-A"]).map_err(failed)?;
+        let staged = self
+            .git(worktree, &["diff", "--cached", "--name-only"])
+            .map_err(failed)?;
+        if staged.trim().is_empty() {
             return Err("no change: the fixer changed nothing".into());
         }
+        let short: String = request.key.chars().take(12).collect();
+        let title = format!("Fix lokiwrap {} {short}", request.what);
+        self.git(
+            worktree,
+            &[
+                "-c",
+                "user.name=lokiwrap-collector",
+                "-c",
+                "user.email=lokiwrap-collector@localhost",
+                "commit",
+                "--quiet",
+                "-m",
+                &title,
+            ],
+        )
+        .map_err(|e| format!("failed: cannot commit the fix: {e}"))?;
         let stat = self
             .git(worktree, &["diff", "--stat", base, "HEAD"])
             .unwrap_or_default();
@@ -219,23 +227,31 @@ impl Autofixer {
         .map_err(|e| format!("failed: cannot push {branch}: {e}"))?;
         self.guard()?;
         let scrubber = Scrubber::new();
+        // What the fixer and the tests wrote (commit subjects, output, file names) may repeat the
+        // report: it is quoted, never part of the text around it.
         let body = format!(
             "Proposed by lokiwrap-collector's guarded auto-fix for #{number}.\n\n\
-             ### Reasoning\n\nThe fixer (`{fixer_cmd}`) ran in a fresh worktree of `{base}` and made these commits:\n\n\
-             {commits}\n\nIts last output:\n\n```text\n{fixer_tail}\n```\n\n\
-             ### Tests\n\n`{test_cmd}` passed after the change:\n\n```text\n{test_tail}\n```\n\n\
-             ### Risk notes\n\n```text\n{stat}\n```\n\n\
+             ### Reasoning\n\nThe fixer ({fixer_cmd}) ran in a fresh worktree of {base}. Its own commits, which \
+             this pull request has as one:\n\n{commits}\n\nIts last output:\n\n{fixer_tail}\n\n\
+             ### Tests\n\n{test_cmd} passed after the change:\n\n{test_tail}\n\n\
+             ### Risk notes\n\n{stat}\n\n\
              - This pull request is **not** merged automatically: a maintainer must review and merge it.\n\
              - It was written by a program from a crash or failure report; check that it fixes the cause and not only \
              the symptom.\n\nFixes #{number}\n",
             number = request.public_number,
-            fixer_cmd = command.join(" "),
-            test_cmd = autofix.test_command.join(" "),
-            fixer_tail = tail(&fixer, 20),
-            test_tail = tail(&tests, 20),
+            fixer_cmd = code(&command.join(" ")),
+            test_cmd = code(&autofix.test_command.join(" ")),
+            base = code(base),
+            commits = if commits.trim().is_empty() {
+                "none (the collector committed its changes)".to_string()
+            } else {
+                fenced(&commits)
+            },
+            fixer_tail = fenced(&tail(&fixer, 20)),
+            test_tail = fenced(&tail(&tests, 20)),
+            stat = fenced(&stat),
         );
         let body = scrubber.scrub(&body).text.into_owned();
-        let title = scrubber.scrub(&format!("Fix: {}", request.title)).text.into_owned();
         if let Err(error) = self.store.record_write(unix_now()) {
             tracing::error!(%error, "cannot record a GitHub write");
         }

@@ -56,9 +56,10 @@ pub struct Promotion {
 /// empty environment but for `AUTOFIX_ENV` (`PATH`, `HOME`, `LANG`, `LC_ALL`, `TMPDIR`, `USER`,
 /// `LOGNAME`, `TZ`) and `pass_env`, never the collector's secrets, in a session of their own,
 /// and everything they started is killed when their run ends, however it ends (done, failed,
-/// timed out, or the kill switch). No report text reaches their
-/// arguments: the placeholders are values the collector made, and the fixer reads the report in
-/// the public issue at `{issue_url}`, whose body was scrubbed.
+/// timed out, or the kill switch). No report text reaches their arguments: the placeholders are
+/// values the collector made, and the fixer reads the report in the public issue at
+/// `{issue_url}`, whose title and body were scrubbed and sanitised. The commit and the pull
+/// request are titled `Fix lokiwrap crash KEY` (or `failure`), never with report text.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Autofix {

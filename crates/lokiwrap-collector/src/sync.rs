@@ -330,7 +330,7 @@ impl Worker {
         let tallies = self.store.tallies(key)?;
         let (title, _) = self.render(&subject)?;
         let scrubber = self.scrubber.get_or_insert_with(Scrubber::new);
-        let title = scrubber.scrub(&title).text.into_owned();
+        let title = render::public_title(&scrubber.scrub(&title).text);
         let body = scrubber
             .scrub(&render::public_body(&subject, &tallies))
             .text
@@ -365,7 +365,11 @@ impl Worker {
         {
             let request = autofix::Request {
                 key: key.to_string(),
-                title,
+                what: if subject.kind == Kind::Crash {
+                    "crash"
+                } else {
+                    "failure"
+                },
                 public_repo,
                 public_number: public.number,
                 issue_url: url,

@@ -1,6 +1,7 @@
 //! Attacks on what the collector does with GitHub and in GitHub's name, each against a real
 //! collector on loopback: a redirect that would carry the token to another address, and a
-//! guarded auto-fix whose fixer would read the collector's secrets or leave processes behind.
+//! guarded auto-fix whose fixer would read the collector's secrets, leave processes behind, or
+//! carry report text into public titles and commit subjects.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -226,6 +227,7 @@ struct Run {
     collector: Collector,
     fake: FakeGithub,
     root: tempfile::TempDir,
+    origin: PathBuf,
     kill_switch: PathBuf,
 }
 
@@ -233,7 +235,7 @@ impl Run {
     fn start(fixer: &str, test: &str, timeout_secs: u64, error_class: &str) -> Run {
         let fake = FakeGithub::start();
         let root = tempfile::tempdir().unwrap();
-        let (_, clone) = repositories(root.path());
+        let (origin, clone) = repositories(root.path());
         let kill_switch = root.path().join("stop");
         let quote =
             |script: &str| serde_json::to_string(&script.replace("EVIDENCE", root.path().to_str().unwrap())).unwrap();
@@ -262,6 +264,7 @@ impl Run {
             collector,
             fake,
             root,
+            origin,
             kill_switch,
         }
     }
@@ -412,4 +415,67 @@ fn the_kill_switch_ends_a_running_fixer_and_everything_it_started() {
     assert!(run.ended().contains("kill switch"), "{}", run.collector.logs());
     strays.assert_all_ended(&run.collector);
     assert_eq!(run.fake.count("POST", "/repos/acme/public/pulls"), 0);
+}
+
+/// Whether `text` could ping, link or reorder: an `@` before a name, a URL or markdown link, a
+/// bidirectional or other format control.
+fn dangerous(text: &str) -> Option<&'static str> {
+    if text.contains("@everyone") || text.contains('@') {
+        return Some("an @mention");
+    }
+    if text.contains("](") || text.contains("http") || text.contains("evil.example") {
+        return Some("a link");
+    }
+    if text
+        .chars()
+        .any(|c| matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Some("a bidirectional or format control");
+    }
+    if text.contains('\n') || text.chars().count() > 120 {
+        return Some("more than one short line");
+    }
+    None
+}
+
+#[test]
+fn report_text_reaches_no_public_title_pull_request_title_or_commit_subject() {
+    let class = "@everyone [x](https://evil.example) \u{202e}";
+    // A fixer that read the report and repeats it in a commit of its own.
+    let fixer = "echo handled > FIX && git add FIX && \
+                 git -c user.name=f -c user.email=f@example.invalid commit -qm '@everyone [x](https://evil.example)'";
+    let run = Run::start(fixer, "true", 60, class);
+    assert!(run.ended().starts_with("pr #"), "{}", run.collector.logs());
+    let public = run
+        .fake
+        .issues("acme/public")
+        .into_iter()
+        .find(|issue| issue.pull.is_none())
+        .unwrap();
+    assert_eq!(dangerous(&public.title), None, "public issue title {:?}", public.title);
+    assert!(public.title.starts_with("＠everyone x in npm ("), "{}", public.title);
+    let pull = run
+        .fake
+        .journal()
+        .into_iter()
+        .find(|call| call.method == "POST" && call.path == "/repos/acme/public/pulls")
+        .unwrap();
+    let title = pull.body.unwrap()["title"].as_str().unwrap().to_string();
+    assert_eq!(dangerous(&title), None, "pull request title {title:?}");
+    let head = pull_head(&run);
+    let short = head.trim_start_matches("lokiwrap/fix-");
+    assert_eq!(title, format!("Fix lokiwrap crash {short}"));
+    // The fixer's commit is squashed into the collector's.
+    let subjects = git(&run.origin, &["log", "--format=%s", &format!("main..{head}")]);
+    assert_eq!(subjects.trim(), format!("Fix lokiwrap crash {short}"));
+}
+
+fn pull_head(run: &Run) -> String {
+    let pull = run
+        .fake
+        .journal()
+        .into_iter()
+        .find(|call| call.method == "POST" && call.path == "/repos/acme/public/pulls")
+        .unwrap();
+    pull.body.unwrap()["head"].as_str().unwrap().to_string()
 }
