@@ -52,10 +52,20 @@ pub struct Promotion {
 /// Guarded auto-fix for promoted subjects, on when `hotfix.modes` has `"pr"`: run `command` in
 /// a fresh worktree of `repo_dir`, require `test_command` to pass, push a branch and open a pull
 /// request. It never merges; `hotfix.risk_policy.max_autofix_per_day` caps the runs.
+///
+/// The two commands act on what a report said, so they are contained: they start with an
+/// empty environment but for `AUTOFIX_ENV` (`PATH`, `HOME`, `LANG`, `LC_ALL`, `TMPDIR`, `USER`,
+/// `LOGNAME`, `TZ`) and `pass_env`, never the collector's secrets, in a session of their own,
+/// and everything they started is killed when their run ends, however it ends (done, failed,
+/// timed out, or the kill switch). No report text reaches their arguments: the placeholders are
+/// values the collector made, and the fixer reads the report in the public issue at
+/// `{issue_url}`, whose title and body were scrubbed and sanitised. The commit and the pull
+/// request are titled `Fix lokiwrap crash KEY` (or `failure`), never with report text.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Autofix {
-    /// A clone of the public repository whose `origin` accepts the fix branches.
+    /// A clone of the public repository whose `origin` accepts the fix branches. Pushing uses
+    /// the clone's own credentials (an SSH key or a credential helper), not the collector's.
     pub repo_dir: Option<PathBuf>,
     /// The fixer, e.g. `["loki", "start", "{issue_url}"]`; `{issue_url}`, `{issue_number}`,
     /// `{repo}` and `{key}` are filled in.
@@ -67,7 +77,15 @@ pub struct Autofix {
     pub base_branch: String,
     /// Run and test, but push nothing and open no pull request.
     pub dry_run: bool,
+    /// Environment variables the commands get besides `AUTOFIX_ENV`, by name (a fixer's API
+    /// key, say). Naming one of the collector's secret variables (`github.token_env`,
+    /// `hotfix.webhook_secret_env`, `admin_token_env`) is refused at start.
+    pub pass_env: Vec<String>,
 }
+
+/// The environment variables every auto-fix command is given, when the collector has them:
+/// enough to find programs, a home, a locale, a temporary directory, the user and the time zone.
+pub const AUTOFIX_ENV: [&str; 8] = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME", "TZ"];
 
 impl Default for Promotion {
     fn default() -> Promotion {
@@ -90,6 +108,7 @@ impl Default for Autofix {
             timeout_secs: 1800,
             base_branch: "main".into(),
             dry_run: true,
+            pass_env: Vec::new(),
         }
     }
 }
@@ -138,6 +157,9 @@ pub struct Limits {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Github {
+    /// The REST API's base URL. The token goes with every request, and only to this URL's
+    /// origin (a redirect elsewhere is not followed), so it must be `https://`; `http://` is
+    /// accepted only for a loopback host (127.0.0.0/8, ::1, localhost).
     pub api_url: String,
     /// The environment variable holding the token (fine-grained, or an App installation token,
     /// with Issues: write).
@@ -315,9 +337,7 @@ impl Config {
                 github.hourly_budget
             ));
         }
-        if !github.api_url.starts_with("http://") && !github.api_url.starts_with("https://") {
-            return Err(format!("github.api_url = \"{}\" is not an http(s) URL", github.api_url));
-        }
+        check_api_url(&github.api_url)?;
         if self.hotfix.autofix_enabled() {
             let autofix = &self.autofix;
             if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {
@@ -329,6 +349,26 @@ impl Config {
             }
             if autofix.test_command.is_empty() {
                 return Err("autofix.test_command is empty: a fix is only proposed after its tests pass".into());
+            }
+        }
+        for name in &self.autofix.pass_env {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!(
+                    "autofix.pass_env: {name:?} is not an environment variable name such as FIXER_API_KEY"
+                ));
+            }
+            if let Some(key) = self
+                .secret_env()
+                .into_iter()
+                .find_map(|(key, secret)| (secret == name).then_some(key))
+            {
+                return Err(format!(
+                    "autofix.pass_env names {name}, the collector's secret ({key}); remove it: the auto-fix \
+                     commands act on report text and must never see the collector's secrets"
+                ));
             }
         }
         Ok(())
@@ -361,6 +401,31 @@ impl Config {
     /// True when the sync worker has anything to file: crashes, or failures routed by `[hotfix]`.
     pub fn uses_github(&self) -> bool {
         self.files_issues() || self.hotfix.enabled
+    }
+
+    /// The environment variables holding the collector's secrets, with the keys naming them.
+    pub fn secret_env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("github.token_env", &self.github.token_env),
+            ("hotfix.webhook_secret_env", &self.hotfix.webhook_secret_env),
+            ("admin_token_env", &self.admin_token_env),
+        ]
+    }
+
+    /// The environment of an auto-fix command: `AUTOFIX_ENV` and `autofix.pass_env`, as far as
+    /// `lookup` has them, and never a secret, whatever its name.
+    pub fn autofix_env(
+        &self,
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Vec<(String, std::ffi::OsString)> {
+        let secrets = self.secret_env();
+        AUTOFIX_ENV
+            .iter()
+            .copied()
+            .chain(self.autofix.pass_env.iter().map(String::as_str))
+            .filter(|name| !secrets.iter().any(|(_, secret)| secret == name))
+            .filter_map(|name| Some((name.to_string(), lookup(name)?)))
+            .collect()
     }
 
     /// True when guarded auto-fix may run.
@@ -414,6 +479,31 @@ impl Limits {
         in_range("limits.report_id_days", self.report_id_days, 1, 3650)?;
         Ok(())
     }
+}
+
+/// The token goes with every request to `github.api_url`, so it must be `https://`; plain
+/// `http://` only to this machine (a local stand-in or proxy), where nobody on the way reads it.
+fn check_api_url(api_url: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(api_url).map_err(|e| {
+        format!("github.api_url = \"{api_url}\" is not a URL ({e}); write it as https://api.github.com")
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if url.host_str().is_some_and(is_loopback) => Ok(()),
+        "http" => Err(format!(
+            "github.api_url = \"{api_url}\" would send the GitHub token unencrypted; use https:// \
+             (plain http:// is accepted only for 127.0.0.1, ::1 or localhost)"
+        )),
+        _ => Err(format!(
+            "github.api_url = \"{api_url}\" is not an http(s) URL; write it as https://api.github.com"
+        )),
+    }
+}
+
+/// 127.0.0.0/8, ::1 or `localhost`, as a URL's host is written (IPv6 in brackets).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -478,5 +568,72 @@ mod tests {
             let error = Config::parse(text).unwrap_err();
             assert!(error.contains(key), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn auto_fix_commands_get_the_allowlist_and_pass_env_but_never_a_secret() {
+        let config =
+            Config::parse("admin_token_env = \"HOME\"\n[autofix]\npass_env = [\"FIXER_API_KEY\", \"ABSENT\"]\n")
+                .unwrap();
+        let env = config.autofix_env(|name| (name != "ABSENT").then(|| format!("value of {name}").into()));
+        let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+        // HOME holds the admin token here, so it is withheld too.
+        assert_eq!(
+            names,
+            [
+                "PATH",
+                "LANG",
+                "LC_ALL",
+                "TMPDIR",
+                "USER",
+                "LOGNAME",
+                "TZ",
+                "FIXER_API_KEY"
+            ]
+        );
+        for secret in [
+            "LOKIWRAP_GITHUB_TOKEN",
+            "LOKIWRAP_WEBHOOK_SECRET",
+            "LOKIWRAP_ADMIN_TOKEN",
+        ] {
+            let error = Config::parse(&format!("[autofix]\npass_env = [\"{secret}\"]\n")).unwrap_err();
+            assert!(error.contains(secret) && error.contains("remove it"), "{error}");
+        }
+        let renamed =
+            Config::parse("[github]\ntoken_env = \"GH_TOKEN\"\n[autofix]\npass_env = [\"GH_TOKEN\"]\n").unwrap_err();
+        assert!(renamed.contains("github.token_env"), "{renamed}");
+        let odd = Config::parse("[autofix]\npass_env = [\"A=B\"]\n").unwrap_err();
+        assert!(odd.contains("autofix.pass_env"), "{odd}");
+    }
+
+    #[test]
+    fn plain_http_to_github_is_refused_unless_it_stays_on_this_machine() {
+        let api = |url: &str| Config::parse(&format!("[github]\napi_url = \"{url}\"\n"));
+        for remote in [
+            "http://api.github.com",
+            "http://10.0.0.1:8080",
+            "http://127.0.0.1.evil.example",
+            "http://[::2]:80",
+            "http://localhost.evil.example",
+        ] {
+            let error = api(remote).unwrap_err();
+            assert!(
+                error.contains("github.api_url") && error.contains("https://"),
+                "{error}"
+            );
+        }
+        for local in [
+            "https://api.github.com",
+            "https://ghe.example/api/v3",
+            "http://127.0.0.1:9000",
+            "http://127.8.9.10",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "http://LOCALHOST",
+        ] {
+            assert!(api(local).is_ok(), "{local}: {:?}", api(local).err());
+        }
+        let other = api("ftp://api.github.com").unwrap_err();
+        assert!(other.contains("https://api.github.com"), "{other}");
     }
 }

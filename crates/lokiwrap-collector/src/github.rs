@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,6 +33,9 @@ pub enum Failure {
     Ambiguous(String),
     /// Any other 4xx: the request itself is wrong for this repository.
     Refused(u16, String),
+    /// A URL off `github.api_url`'s origin (another scheme, host or port), or no URL at all: not
+    /// requested, since every request carries the token.
+    OffOrigin(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -47,6 +50,10 @@ impl std::fmt::Display for Failure {
             Failure::Unauthorized(message) => write!(f, "the token was refused: {message}"),
             Failure::Ambiguous(message) => write!(f, "no clear answer: {message}"),
             Failure::Refused(status, message) => write!(f, "refused with {status}: {message}"),
+            Failure::OffOrigin(to) => write!(
+                f,
+                "{to:?} was not followed: it is not on github.api_url's origin, and the token goes nowhere else"
+            ),
         }
     }
 }
@@ -84,7 +91,11 @@ impl Issue {
 
 pub struct GitHub {
     http: Client,
+    /// `github.api_url` without a trailing slash, which paths are appended to.
     api: String,
+    /// The same, parsed: the origin every request must go to, and what a location resolves
+    /// against.
+    base: Url,
     token: String,
 }
 
@@ -102,19 +113,41 @@ impl GitHub {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
+        let base = Url::parse(api).map_err(|e| format!("github.api_url = \"{api}\" is not a URL: {e}"))?;
         Ok(GitHub {
             http,
             api: api.trim_end_matches('/').to_string(),
+            base,
             token,
         })
     }
 
-    fn send(&self, method: Method, path: &str, body: Option<&Value>, etag: Option<&str>) -> Result<Response, Failure> {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.api)
-        };
+    /// The URL of an API path, such as `/repos/o/r/issues`.
+    fn endpoint(&self, path: &str) -> Result<Url, Failure> {
+        let url = format!("{}{path}", self.api);
+        Url::parse(&url).map_err(|_| Failure::OffOrigin(url))
+    }
+
+    /// The URL a `Location` answered by the API names, resolved as a browser would.
+    fn location(&self, location: &str) -> Result<Url, Failure> {
+        self.base
+            .join(location)
+            .map_err(|_| Failure::OffOrigin(location.to_string()))
+    }
+
+    /// Whether `url` is on the API's own origin (scheme, host and port) and carries no
+    /// credentials of its own.
+    fn is_api(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin() && url.username().is_empty() && url.password().is_none()
+    }
+
+    /// The one place a request leaves, with the token: only ever to the API's own origin.
+    /// Whatever built the URL (a path, or a redirect from GitHub or from something posing as
+    /// it), nothing is sent anywhere else.
+    fn send(&self, method: Method, url: Url, body: Option<&Value>, etag: Option<&str>) -> Result<Response, Failure> {
+        if !self.is_api(&url) {
+            return Err(Failure::OffOrigin(url.to_string()));
+        }
         let mut request = self
             .http
             .request(method, url)
@@ -159,31 +192,31 @@ impl GitHub {
         labels: &[String],
     ) -> Result<(Issue, Option<String>), Failure> {
         let request = json!({ "title": title, "body": body, "labels": labels });
-        Self::tagged(self.send(Method::POST, &format!("/repos/{repo}/issues"), Some(&request), None)?)
+        let url = self.endpoint(&format!("/repos/{repo}/issues"))?;
+        Self::tagged(self.send(Method::POST, url, Some(&request), None)?)
     }
 
     /// The issue and its ETag; `Failure::NotModified` when `etag` is still current.
     pub fn get_issue(&self, repo: &str, number: u64, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
-        self.get_issue_at(&format!("/repos/{repo}/issues/{number}"), etag)
+        let url = self.endpoint(&format!("/repos/{repo}/issues/{number}"))?;
+        Self::tagged(self.send(Method::GET, url, None, etag)?)
     }
 
-    /// Same, at an API URL or path (where a moved issue now lives).
-    pub fn get_issue_at(&self, path: &str, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
-        Self::tagged(self.send(Method::GET, path, None, etag)?)
+    /// Same, where a `Location` GitHub answered with says a moved issue now lives; refused
+    /// (`Failure::OffOrigin`) unless that is on the API's origin.
+    pub fn get_issue_at(&self, location: &str, etag: Option<&str>) -> Result<(Issue, Option<String>), Failure> {
+        let url = self.location(location)?;
+        Self::tagged(self.send(Method::GET, url, None, etag)?)
     }
 
     pub fn update_issue(&self, repo: &str, number: u64, changes: &Value) -> Result<(Issue, Option<String>), Failure> {
-        Self::tagged(self.send(
-            Method::PATCH,
-            &format!("/repos/{repo}/issues/{number}"),
-            Some(changes),
-            None,
-        )?)
+        let url = self.endpoint(&format!("/repos/{repo}/issues/{number}"))?;
+        Self::tagged(self.send(Method::PATCH, url, Some(changes), None)?)
     }
 
     pub fn comment(&self, repo: &str, number: u64, body: &str) -> Result<(), Failure> {
-        let path = format!("/repos/{repo}/issues/{number}/comments");
-        self.send(Method::POST, &path, Some(&json!({ "body": body })), None)
+        let url = self.endpoint(&format!("/repos/{repo}/issues/{number}/comments"))?;
+        self.send(Method::POST, url, Some(&json!({ "body": body })), None)
             .map(drop)
     }
 
@@ -195,8 +228,8 @@ impl GitHub {
             number: u64,
         }
         let request = json!({ "title": title, "head": head, "base": base, "body": body });
-        let pull: Pull =
-            Self::parse(self.send(Method::POST, &format!("/repos/{repo}/pulls"), Some(&request), None)?)?;
+        let url = self.endpoint(&format!("/repos/{repo}/pulls"))?;
+        let pull: Pull = Self::parse(self.send(Method::POST, url, Some(&request), None)?)?;
         Ok(pull.number)
     }
 
@@ -216,7 +249,7 @@ impl GitHub {
         let path = format!(
             "/repos/{repo}/issues?state=all&labels={label}{creator}&sort=created&direction=asc&per_page=100&page={page}"
         );
-        let response = self.send(Method::GET, &path, None, None)?;
+        let response = self.send(Method::GET, self.endpoint(&path)?, None, None)?;
         let more = response
             .headers()
             .get(LINK)
@@ -295,6 +328,42 @@ fn rate_limit_wait(headers: &HeaderMap, message: &str, status: u16) -> Option<Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where a request for `location` would go, or why it would not be sent.
+    fn destination(api: &str, location: &str) -> Result<String, Failure> {
+        let github = GitHub::new(api, "token".into(), Duration::from_secs(1)).unwrap();
+        let url = github.location(location)?;
+        if !github.is_api(&url) {
+            return Err(Failure::OffOrigin(url.to_string()));
+        }
+        Ok(url.to_string())
+    }
+
+    #[test]
+    fn only_locations_on_the_apis_origin_are_followed() {
+        let api = "https://api.github.com";
+        let moved = "https://api.github.com/repos/o/r/issues/2";
+        assert_eq!(destination(api, moved).unwrap(), moved);
+        assert_eq!(destination(api, "/repos/o/r/issues/2").unwrap(), moved);
+        for elsewhere in [
+            "https://evil.example/repos/o/r/issues/2",
+            "http://api.github.com/repos/o/r/issues/2",
+            "https://api.github.com:444/repos/o/r/issues/2",
+            "//evil.example/repos/o/r/issues/2",
+            "https://user@api.github.com/repos/o/r/issues/2",
+            "https://api.github.com.evil.example/repos/o/r/issues/2",
+        ] {
+            assert!(
+                matches!(destination(api, elsewhere), Err(Failure::OffOrigin(_))),
+                "{elsewhere} would be followed"
+            );
+        }
+        // Pasted after the API's address this would name another host; resolved, it is a path.
+        assert_eq!(
+            destination(api, "@evil.example/x").unwrap(),
+            "https://api.github.com/@evil.example/x"
+        );
+    }
 
     #[test]
     fn rate_limits_are_read_in_githubs_order() {

@@ -2,6 +2,10 @@
 //! value shown was scrubbed on the way in; it is shown in code spans so that nothing in it can
 //! mention a person, link, or break the layout.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::store::{Subject, Tally};
 use lokiwrap_report::utc::rfc3339_utc_signed;
 
@@ -199,6 +203,48 @@ pub fn public_marker(key: &str) -> String {
     format!("<!-- lokiwrap-public: {key} -->")
 }
 
+/// Longest public issue title, in characters.
+const PUBLIC_TITLE_CHARS: usize = 120;
+
+/// `[label](target)` or `![label](target)`, to keep as the label alone.
+static MARKDOWN_LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!?\[([^\]]*)\]\([^)]*\)").expect("static regex"));
+/// What GitHub would show as a link: a URL with a scheme, or one that starts `www.`.
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:[a-z][a-z0-9+.-]*:/+|www\.)\S*").expect("static regex"));
+/// Characters that break a line, or that are invisible and change how the text around them reads:
+/// controls, format characters (bidirectional overrides and isolates, zero-width characters) and
+/// line and paragraph separators.
+static INVISIBLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]").expect("static regex"));
+static INVISIBLE_IN_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]&&[^\n\t]]").expect("static regex"));
+
+/// A public issue's title from text a report carried: one line of at most 120 characters that
+/// cannot mention anyone (`@` becomes the full-width `＠`, which GitHub does not read as a
+/// mention), link anywhere (links keep their label, URLs are dropped) or reorder what is shown
+/// around it (controls and format characters become spaces).
+pub fn public_title(text: &str) -> String {
+    let text = MARKDOWN_LINK.replace_all(text, "$1");
+    let text = URL.replace_all(&text, "");
+    let text = INVISIBLE.replace_all(&text, " ");
+    let text = text.replace('@', "＠").replace("](", "] (");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() <= PUBLIC_TITLE_CHARS {
+        return line;
+    }
+    let cut: String = line.chars().take(PUBLIC_TITLE_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// `text` as a fenced code block that no line of it can close, without the characters that
+/// would change how it reads: for output and commit subjects of a fixer that acted on a report.
+pub fn fenced(text: &str) -> String {
+    let clean = INVISIBLE_IN_BLOCK.replace_all(text, "");
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{}\n{fence}", clean.trim_end_matches('\n'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +301,30 @@ mod tests {
         assert_eq!(count_in_body(&crash_body(&subject(), &[])), Some(3));
         assert_eq!(count_in_body("- Occurrences: **41** (first seen"), Some(41));
         assert_eq!(count_in_body("no count here"), None);
+    }
+
+    #[test]
+    fn a_public_title_cannot_mention_link_reorder_or_run_on() {
+        let title = public_title(
+            "@everyone [x](https://evil.example) \u{202e}gnp.exe\u{2066} see www.evil.example/a @org/team",
+        );
+        assert_eq!(title, "＠everyone x gnp.exe see ＠org/team");
+        assert_eq!(public_title("a\u{2028}b\u{200b}c\td"), "a b c d");
+        assert_eq!(public_title("ftp://x/y (mailto:a@b)"), "(mailto:a＠b)");
+        let long = public_title(&"TypeError ".repeat(30));
+        assert_eq!(long.chars().count(), 120);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn a_fenced_block_cannot_be_closed_from_inside() {
+        let block = fenced("ok\n```\n@everyone\n````\u{202e}x\n");
+        assert!(
+            block.starts_with("`````text\n") && block.ends_with("\n`````"),
+            "{block}"
+        );
+        assert!(!block.contains('\u{202e}'));
+        assert_eq!(fenced("plain"), "```text\nplain\n```");
     }
 
     #[test]

@@ -203,6 +203,12 @@ impl Worker {
                 let settle = self.config.github.ambiguous_retry_secs as i64;
                 (5i64 << (attempts - 1).min(10)).max(settle).min(PARK_SECS)
             }
+            Failure::OffOrigin(_) => {
+                // Asking again soon would only be sent the same place: wait as long as a job that
+                // keeps failing does.
+                tracing::error!(key = %job.key, %failure, "a redirect away from github.api_url; parked for an hour");
+                return self.store.reschedule(&job.key, now + PARK_SECS, 0);
+            }
             _ => (5i64 << attempts.min(10)).min(PARK_SECS),
         };
         tracing::warn!(key = %job.key, %failure, attempts, "GitHub sync failed; the job stays queued");
@@ -325,7 +331,7 @@ impl Worker {
         let tallies = self.store.tallies(key)?;
         let (title, _) = self.render(&subject)?;
         let scrubber = self.scrubber.get_or_insert_with(Scrubber::new);
-        let title = scrubber.scrub(&title).text.into_owned();
+        let title = render::public_title(&scrubber.scrub(&title).text);
         let body = scrubber
             .scrub(&render::public_body(&subject, &tallies))
             .text
@@ -360,7 +366,11 @@ impl Worker {
         {
             let request = autofix::Request {
                 key: key.to_string(),
-                title,
+                what: if subject.kind == Kind::Crash {
+                    "crash"
+                } else {
+                    "failure"
+                },
                 public_repo,
                 public_number: public.number,
                 issue_url: url,
@@ -535,17 +545,20 @@ impl Worker {
         Ok(Outcome::Synced(subject.count))
     }
 
-    /// Reads the issue's state (a 304 keeps the cached one); follows a transfer.
+    /// Reads the issue's state (a 304 keeps the cached one); follows a transfer, once, and only
+    /// on the API's origin (`Failure::OffOrigin` otherwise: nothing is sent there).
     fn refresh(&mut self, link: &mut IssueLink) -> Result<(), Problem> {
         let mut answer = self.github.get_issue(&link.repo, link.number, link.etag.as_deref());
         if let Err(Failure::Moved(to)) = &answer {
-            if let Some((repo, number)) = issue_location(to) {
-                tracing::info!(from = %link.repo, to = %repo, number, "the issue moved; following it");
+            let to = to.clone();
+            answer = self.github.get_issue_at(&to, None);
+            if answer.is_ok()
+                && let Some((repo, number)) = issue_location(&to)
+            {
+                tracing::info!(from = %link.repo, to = %repo, number, "the issue moved; followed it");
                 link.repo = repo;
                 link.number = number;
-                link.etag = None;
             }
-            answer = self.github.get_issue_at(to, None);
         }
         match answer {
             Ok((issue, etag)) => {
@@ -697,8 +710,9 @@ fn issue_location(url: &str) -> Option<(String, u64)> {
     let path = url.split("/repos/").nth(1)?;
     let mut parts = path.trim_end_matches('/').split('/');
     let (owner, name, issues, number) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    (issues == "issues").then_some(())?;
-    Some((format!("{owner}/{name}"), number.parse().ok()?))
+    let repo = format!("{owner}/{name}");
+    (issues == "issues" && hotfix::names::valid_repo_name(&repo)).then_some(())?;
+    Some((repo, number.parse().ok()?))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod common;
 
 mod attacks;
+mod attacks_github;
 mod fake_github_itself;
 mod github;
 mod hotfix;

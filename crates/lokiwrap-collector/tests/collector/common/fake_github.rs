@@ -333,6 +333,35 @@ impl FakeGithub {
         world.per_minute = per_minute;
         world.per_hour = per_hour;
     }
+
+    /// From now on every read of the issue answers 301 with `location` in `Location`, whatever
+    /// it names: another host, another port, or text that is no URL at all. Nothing is served
+    /// there; a client that follows it goes wherever it leads.
+    pub fn redirect_issue(&self, repo: &str, number: u64, location: &str) {
+        let body = json!({"message": "Moved Permanently", "url": location, "documentation_url": DOCS});
+        let fault = Fault::on(
+            "GET",
+            &format!("/repos/{repo}/issues/{number}"),
+            FaultKind::Respond {
+                status: 301,
+                headers: vec![("location".to_owned(), location.to_owned())],
+                body: body.to_string(),
+            },
+        );
+        self.inject(fault.times(usize::MAX));
+    }
+
+    /// The headers of each request with this method whose path ends with `pattern` (see
+    /// `count`), in the order they arrived; names in lower case.
+    pub fn headers_of(&self, method: &str, pattern: &str) -> Vec<BTreeMap<String, String>> {
+        self.world()
+            .journal
+            .iter()
+            .filter(|call| method == "*" || call.method.eq_ignore_ascii_case(method))
+            .filter(|call| path_ends_with(&call.path, pattern))
+            .map(|call| call.headers.clone())
+            .collect()
+    }
 }
 
 impl Drop for FakeGithub {
