@@ -449,7 +449,9 @@ pub const MAX_COUNTED_SOURCES: u64 = 64;
 /// `Err` naming the key, its value and the range, when `value` is outside `min..=max`.
 fn in_range<T: PartialOrd + std::fmt::Display>(key: &str, value: T, min: T, max: T) -> Result<(), String> {
     if value < min || value > max {
-        return Err(format!("{key} = {value} is out of range; use a value from {min} to {max}"));
+        return Err(format!(
+            "{key} = {value} is out of range; use a value from {min} to {max}"
+        ));
     }
     Ok(())
 }
@@ -475,7 +477,12 @@ impl Limits {
         )?;
         in_range("limits.header_timeout_secs", self.header_timeout_secs, 1, 300)?;
         in_range("limits.body_timeout_secs", self.body_timeout_secs, 1, 600)?;
-        in_range("limits.connection_lifetime_secs", self.connection_lifetime_secs, 10, 86_400)?;
+        in_range(
+            "limits.connection_lifetime_secs",
+            self.connection_lifetime_secs,
+            10,
+            86_400,
+        )?;
         in_range("limits.report_id_days", self.report_id_days, 1, 3650)?;
         Ok(())
     }
@@ -561,7 +568,10 @@ mod tests {
             ("body_limit = 10", "body_limit"),
             ("[limits]\nper_project_per_minute = 0", "limits.per_project_per_minute"),
             ("[limits]\nheader_timeout_secs = 0", "limits.header_timeout_secs"),
-            ("[limits]\nconnections_per_address = 100000", "limits.connections_per_address"),
+            (
+                "[limits]\nconnections_per_address = 100000",
+                "limits.connections_per_address",
+            ),
             ("[promotion]\nkill_switch_file = \"stop\"", "promotion.kill_switch_file"),
             ("[promotion]\nthreshold = 1000", "promotion.threshold"),
         ] {

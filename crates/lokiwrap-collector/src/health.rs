@@ -55,7 +55,9 @@ impl Health {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
-        self.last_failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

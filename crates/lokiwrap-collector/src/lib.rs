@@ -173,7 +173,15 @@ async fn serve(
     }
     let counts: Arc<dyn connections::Counts> = app.stats.clone();
     let trusted = Arc::new(config.trusted_proxies.clone());
-    connections::serve(listener, server::router(app), limits, trusted, counts, shutdown_signal()).await;
+    connections::serve(
+        listener,
+        server::router(app),
+        limits,
+        trusted,
+        counts,
+        shutdown_signal(),
+    )
+    .await;
     let served = Ok(());
     pruning.abort();
     tracing::info!("lokiwrap-collector stopped");

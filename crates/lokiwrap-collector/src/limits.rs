@@ -160,7 +160,10 @@ mod tests {
             }
             assert!(limiter.check(round).is_ok());
         }
-        assert!(limiter.check(u32::MAX).is_err(), "the busy key was forgotten and its count reset");
+        assert!(
+            limiter.check(u32::MAX).is_err(),
+            "the busy key was forgotten and its count reset"
+        );
     }
 
     #[test]

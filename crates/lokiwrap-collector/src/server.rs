@@ -25,10 +25,10 @@ use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
 use super::config::Config;
+use super::health::Health;
 use super::hotfix::signature::{KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
 use super::hotfix::{self, Failure, FailureKind, Ignored, webhook::verify_signature};
 use super::ingest::{self, Rejected};
-use super::health::Health;
 use super::limits::{Limiter, address_key, client_ip};
 use super::stats::Stats;
 use super::store::{Kind, Occurrence, Received, Store, StoreError, Stored};
@@ -367,7 +367,11 @@ fn parse_event(app: &App, bytes: &[u8], ip: IpAddr) -> Result<ParsedEvent, &'sta
 }
 
 /// `POST /github/webhook`: GitHub's signed webhooks; failed `workflow_run`s become issues.
-async fn webhook(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+async fn webhook(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let Some(secret) = &app.webhook_secret else {
         let message = format!(

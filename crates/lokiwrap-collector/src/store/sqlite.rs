@@ -150,7 +150,11 @@ impl SqliteStore {
         migrate(&mut writer, path, migrate::SQLITE)?;
         let reader = open(path).map_err(explain)?;
         let source_salt = reader
-            .query_row("SELECT value FROM store_settings WHERE name = 'source_salt'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM store_settings WHERE name = 'source_salt'",
+                [],
+                |row| row.get(0),
+            )
             .map_err(explain)?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
@@ -859,7 +863,10 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert!(stored.iter().all(|s| !s.contains("198.51") && !s.contains("192.0")), "{stored:?}");
+        assert!(
+            stored.iter().all(|s| !s.contains("198.51") && !s.contains("192.0")),
+            "{stored:?}"
+        );
     }
 
     #[test]

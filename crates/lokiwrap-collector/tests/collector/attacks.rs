@@ -42,7 +42,10 @@ fn answer_within(stream: &mut TcpStream, wait: Duration) -> u16 {
     stream.set_read_timeout(Some(wait)).unwrap();
     let mut head = [0u8; 12];
     match stream.read(&mut head) {
-        Ok(n) if n >= 12 => std::str::from_utf8(&head[9..12]).ok().and_then(|c| c.parse().ok()).unwrap_or(0),
+        Ok(n) if n >= 12 => std::str::from_utf8(&head[9..12])
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -50,10 +53,8 @@ fn answer_within(stream: &mut TcpStream, wait: Duration) -> u16 {
 #[test]
 fn idle_and_slow_clients_cannot_starve_health_or_reports() {
     // The packaged unit's descriptor limit; the attack holds more connections than it allows.
-    let collector = Collector::start_with_descriptors(
-        "[limits]\nheader_timeout_secs = 3\nbody_timeout_secs = 4\n",
-        1024,
-    );
+    let collector =
+        Collector::start_with_descriptors("[limits]\nheader_timeout_secs = 3\nbody_timeout_secs = 4\n", 1024);
     let to = address(&collector);
     let rss_before = collector.rss_kib();
     // 1,100 requests that never finish their head, from one address.
@@ -77,7 +78,11 @@ fn idle_and_slow_clients_cannot_starve_health_or_reports() {
             break;
         }
         let Ok(mut stream) = connect_from(3, to) else { continue };
-        let (path, length) = if n % 2 == 0 { ("/v1/events", 1 << 20) } else { ("/v1/crash", 60_000) };
+        let (path, length) = if n % 2 == 0 {
+            ("/v1/events", 1 << 20)
+        } else {
+            ("/v1/crash", 60_000)
+        };
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
         );
@@ -89,12 +94,24 @@ fn idle_and_slow_clients_cannot_starve_health_or_reports() {
     std::thread::sleep(Duration::from_millis(300));
 
     let (status, took) = health(&collector);
-    assert_eq!(status, 200, "/healthz did not answer under attack; logs:\n{}", collector.logs());
+    assert_eq!(
+        status,
+        200,
+        "/healthz did not answer under attack; logs:\n{}",
+        collector.logs()
+    );
     assert!(took < Duration::from_secs(1), "/healthz took {took:?} under attack");
     let started = Instant::now();
-    let (status, _, _) = post(&collector.url, report("npm", "TypeError", &["run"]).to_string().as_bytes());
+    let (status, _, _) = post(
+        &collector.url,
+        report("npm", "TypeError", &["run"]).to_string().as_bytes(),
+    );
     assert_eq!(status, 202);
-    assert!(started.elapsed() < Duration::from_secs(1), "a report took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "a report took {:?}",
+        started.elapsed()
+    );
     let rss_after = collector.rss_kib();
     assert!(
         rss_after < rss_before + 48 * 1024,
@@ -125,8 +142,15 @@ fn idle_and_slow_clients_cannot_starve_health_or_reports() {
         .count();
     assert_eq!(still_open, 0, "connections outlived their deadlines");
     let stats = collector.stats();
-    assert!(stats["dropped"]["connections_refused_address"].as_u64().unwrap() > 0, "{stats:#}");
-    assert!(!collector.logs().contains("Too many open files"), "{}", collector.logs());
+    assert!(
+        stats["dropped"]["connections_refused_address"].as_u64().unwrap() > 0,
+        "{stats:#}"
+    );
+    assert!(
+        !collector.logs().contains("Too many open files"),
+        "{}",
+        collector.logs()
+    );
 }
 
 #[test]
@@ -169,11 +193,18 @@ fn an_oversized_body_gets_its_413_rather_than_a_reset() {
         } else {
             stream.write_all(&body)
         };
-        assert!(sent.is_ok(), "the collector cut off the body: {sent:?} (chunked: {chunked})");
+        assert!(
+            sent.is_ok(),
+            "the collector cut off the body: {sent:?} (chunked: {chunked})"
+        );
         if chunked {
             let _ = stream.write_all(b"0\r\n\r\n");
         }
-        assert_eq!(answer_within(&mut stream, Duration::from_secs(5)), 413, "chunked: {chunked}");
+        assert_eq!(
+            answer_within(&mut stream, Duration::from_secs(5)),
+            413,
+            "chunked: {chunked}"
+        );
     }
 }
 
@@ -210,7 +241,10 @@ fn settings_out_of_range_stop_the_collector_with_the_key_named() {
         ("[limits]\nmax_tracked_keys = 0\n", "limits.max_tracked_keys"),
         ("events_body_limit = 0\n", "events_body_limit"),
         ("events_body_limit = 4294967296\n", "events_body_limit"),
-        ("[promotion]\nkill_switch_file = \"stop-autofix\"\n", "promotion.kill_switch_file"),
+        (
+            "[promotion]\nkill_switch_file = \"stop-autofix\"\n",
+            "promotion.kill_switch_file",
+        ),
     ] {
         let config = dir.path().join("collector.toml");
         std::fs::write(&config, text).unwrap();
@@ -240,7 +274,9 @@ fn settings_out_of_range_stop_the_collector_with_the_key_named() {
 /// A collector whose database lives on a 2 MiB file system of its own (a tmpfs in a mount
 /// namespace), so that the test can fill it up.
 fn collector_on_a_small_disk() -> Collector {
-    let probe = Command::new("unshare").args(["--user", "--map-root-user", "--mount", "true"]).status();
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "true"])
+        .status();
     assert!(
         probe.is_ok_and(|status| status.success()),
         "this test needs unshare(1) (util-linux) and user namespaces to mount a small file system"
@@ -272,7 +308,13 @@ fn a_full_disk_shows_in_health_and_is_logged_once_per_interval() {
     let _ = filler.sync_all();
     let mut answers = Vec::new();
     for _ in 0..200 {
-        answers.push(post(&collector.url, report("npm", "TypeError", &["run"]).to_string().as_bytes()).0);
+        answers.push(
+            post(
+                &collector.url,
+                report("npm", "TypeError", &["run"]).to_string().as_bytes(),
+            )
+            .0,
+        );
     }
     assert!(
         answers.iter().all(|status| *status >= 500),
@@ -293,7 +335,10 @@ fn a_full_disk_shows_in_health_and_is_logged_once_per_interval() {
     // Room again: the next report is stored and health recovers.
     drop(filler);
     std::fs::remove_file(format!("{inside}/filler")).unwrap();
-    let (status, _, _) = post(&collector.url, report("npm", "TypeError", &["run"]).to_string().as_bytes());
+    let (status, _, _) = post(
+        &collector.url,
+        report("npm", "TypeError", &["run"]).to_string().as_bytes(),
+    );
     assert_eq!(status, 202);
     assert_eq!(health(&collector).0, 200);
 }

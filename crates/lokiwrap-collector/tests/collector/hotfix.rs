@@ -283,7 +283,10 @@ fn word(n: usize) -> String {
 #[test]
 fn a_burst_of_mixed_events_files_no_more_issues_than_the_repository_limit_allows() {
     let fake = FakeGithub::start();
-    let collector = start(&fake, "[limits]\nper_ip_per_minute = 100000\nevents_per_ip_per_minute = 100000\n");
+    let collector = start(
+        &fake,
+        "[limits]\nper_ip_per_minute = 100000\nevents_per_ip_per_minute = 100000\n",
+    );
     let base = event("kernel_plugin_error.json");
     let loop_event = {
         let mut e = base.clone();

@@ -232,7 +232,11 @@ fn a_flood_of_one_project_from_one_address_does_not_silence_its_other_senders() 
     let flood: Vec<u16> = (0..4).map(|_| send(2)).collect();
     assert_eq!(flood, [202, 202, 429, 429]);
     let others: Vec<u16> = (3..=6).map(&mut send).collect();
-    assert_eq!(others, [202, 202, 202, 202], "the flood silenced the project's other senders");
+    assert_eq!(
+        others,
+        [202, 202, 202, 202],
+        "the flood silenced the project's other senders"
+    );
     assert_eq!(collector.stats()["dropped"]["dropped_rate_project"], 2);
     assert_eq!(stored_reports(&collector), 6);
 }

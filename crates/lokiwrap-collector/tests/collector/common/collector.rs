@@ -77,14 +77,13 @@ impl Collector {
             command.env(name, value);
         }
         if let Some(limit) = descriptors {
-            use std::os::unix::process::CommandExt;
             use nix::sys::resource::{Resource, setrlimit};
+            use std::os::unix::process::CommandExt;
             // SAFETY: the closure runs in the forked child before exec and only makes the
             // setrlimit system call, which is async-signal-safe; it allocates nothing.
             unsafe {
-                command.pre_exec(move || {
-                    setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from)
-                });
+                command
+                    .pre_exec(move || setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from));
             }
         }
         let mut child = command.spawn().expect("start lokiwrap-collector");
