@@ -272,6 +272,7 @@ impl Config {
         if !github.api_url.starts_with("http://") && !github.api_url.starts_with("https://") {
             return Err(format!("github.api_url = \"{}\" is not an http(s) URL", github.api_url));
         }
+        self.hotfix.check_unsigned_events()?;
         if self.hotfix.autofix_enabled() {
             let autofix = &self.autofix;
             if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {

@@ -33,7 +33,7 @@ pub const ISSUE_COUNTS: [&str; 8] = [
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 13] = [
+pub const HOTFIX_COUNTS: [&str; 14] = [
     "hotfix_accepted",
     "confirmed",
     "hotfix_bad_signature",
@@ -47,6 +47,7 @@ pub const HOTFIX_COUNTS: [&str; 13] = [
     "hotfix_ignored_not_completed",
     "hotfix_ignored_conclusion_not_failure",
     "hotfix_ignored_no_target_repo",
+    "hotfix_ignored_not_in_target_repos",
 ];
 
 pub struct Stats {

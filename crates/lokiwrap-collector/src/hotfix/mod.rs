@@ -172,6 +172,8 @@ pub enum IgnoreReason {
     ConclusionNotFailure,
     /// No well-formed repository to file in.
     NoTargetRepo,
+    /// A plugin failure for a repository outside `hotfix.target_repos`.
+    NotInTargetRepos,
 }
 
 impl IgnoreReason {
@@ -186,6 +188,7 @@ impl IgnoreReason {
             IgnoreReason::NotCompleted => "not_completed",
             IgnoreReason::ConclusionNotFailure => "conclusion_not_failure",
             IgnoreReason::NoTargetRepo => "no_target_repo",
+            IgnoreReason::NotInTargetRepos => "not_in_target_repos",
         }
     }
 }
@@ -287,6 +290,12 @@ pub fn from_plugin_error(bytes: &[u8], cfg: &HotfixConfig) -> Result<Failure, Ig
         return Err(Ignored::new(
             IgnoreReason::SelfFailure,
             format!("{repo} is the hotfix route itself (hotfix.self_ids)"),
+        ));
+    }
+    if !route::in_target_repos(cfg, &repo) {
+        return Err(Ignored::new(
+            IgnoreReason::NotInTargetRepos,
+            format!("{repo} is not in hotfix.target_repos"),
         ));
     }
 

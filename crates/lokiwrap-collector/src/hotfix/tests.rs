@@ -266,6 +266,18 @@ fn a_failure_our_bot_caused_is_ignored() {
 }
 
 #[test]
+fn a_failure_for_a_repository_outside_target_repos_is_ignored() {
+    let outside = cfg("target_repos = [\"acme\"]\n");
+    assert_eq!(
+        ignored(from_plugin_error(PLUGIN_ERROR.as_bytes(), &outside)),
+        IgnoreReason::NotInTargetRepos
+    );
+    let inside = cfg("target_repos = [\"Ubiquity-OS-Marketplace\"]\n");
+    let failure = from_plugin_error(PLUGIN_ERROR.as_bytes(), &inside).expect("filed");
+    assert_eq!(failure.repo, "ubiquity-os-marketplace/command-start-stop");
+}
+
+#[test]
 fn nothing_is_filed_when_disabled() {
     let off = HotfixConfig::default();
     assert_eq!(
