@@ -3,6 +3,7 @@
 //! mention a person, link, or break the layout.
 
 use super::store::{Subject, Tally};
+use lokiwrap_report::scrub::is_invisible;
 use lokiwrap_report::utc::rfc3339_utc_signed;
 
 const FINGERPRINT_MARKER: &str = "<!-- lokiwrap-fingerprint: ";
@@ -42,10 +43,12 @@ pub fn count_in_body(body: &str) -> Option<u64> {
 }
 
 /// A value as inline code: backticks cannot end the span early, newlines cannot start a block,
-/// and a pipe cannot end a table cell (GitHub splits cells on it even inside code).
+/// a pipe cannot end a table cell (GitHub splits cells on it even inside code), and zero-width
+/// or bidi characters cannot disguise it.
 pub fn code(value: &str) -> String {
     let clean: String = value
         .chars()
+        .filter(|&c| c.is_control() || !is_invisible(c))
         .map(|c| match c {
             '`' => '\'',
             '|' => '¦',
@@ -75,7 +78,8 @@ pub fn crash_title(subject: &Subject) -> String {
     let tool = text(subject, "tool").unwrap_or_else(|| "a tool".into());
     let short: String = subject.key.chars().take(12).collect();
     let title = format!("{error_class} in {tool} ({short})");
-    title.chars().filter(|c| !c.is_control()).take(256).collect()
+    // A bidi control could turn the title around (`Error\u{202e})gnp.exe(`).
+    title.chars().filter(|&c| !is_invisible(c)).take(256).collect()
 }
 
 fn tallies_line(tallies: &[Tally], dimension: &str) -> String {
@@ -230,6 +234,18 @@ mod tests {
         assert!(body.contains("`TypeError''@team`"), "{body}");
         assert!(body.contains("| Occurrences | 3 |"));
         assert!(crash_title(&subject()).ends_with("(abababababab)"));
+    }
+
+    #[test]
+    fn invisible_characters_cannot_disguise_a_title_or_a_value() {
+        let mut disguised = subject();
+        disguised.details["error_class"] = json!("Error\u{202e})gnp.exe(\u{200b}");
+        assert!(
+            crash_title(&disguised).starts_with("Error)gnp.exe( in npm"),
+            "{}",
+            crash_title(&disguised)
+        );
+        assert_eq!(code("a\u{2066}b\u{feff}\u{ad}c"), "`abc`");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 
 use std::fmt::Write as _;
 
+use lokiwrap_report::scrub::is_invisible;
+
 use super::{FailureDetails, FailureSource, PluginFailure, WorkflowRunFailure};
 
 /// The marker's name; `<!-- lokiwrap-cluster: KEY -->`.
@@ -44,6 +46,10 @@ pub fn issue_title(details: &FailureDetails) -> String {
             format!(" ({}) [{short_key}]", run.conclusion),
         ),
     };
+    // Event text is scrubbed, which removes them; a stored one from before must not turn a
+    // title around either.
+    let subject: String = subject.chars().filter(|&c| !is_invisible(c)).collect();
+    let tail: String = tail.chars().filter(|&c| !is_invisible(c)).collect();
     let room = MAX_TITLE_CHARS.saturating_sub(head.chars().count() + tail.chars().count());
     let subject = if subject.chars().count() > room {
         let cut: String = subject.chars().take(room.saturating_sub(1)).collect();
