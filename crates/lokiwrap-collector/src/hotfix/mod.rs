@@ -22,6 +22,7 @@ mod props;
 
 use std::sync::LazyLock;
 
+use crate::render::defuse_markers;
 use lokiwrap_report::scrub::Scrubber;
 
 pub use config::{HotfixConfig, Mode, RiskPolicy};
@@ -531,7 +532,7 @@ fn clean_line(text: &str, max_chars: usize) -> String {
     let scrubbed = scrubber().scrub(text);
     let one_line = scrubbed.text.split_whitespace().collect::<Vec<_>>().join(" ");
     let printable: String = one_line.chars().filter(|c| !c.is_control()).collect();
-    defuse_marker(&truncate(&printable, max_chars))
+    defuse_markers(&truncate(&printable, max_chars)).into_owned()
 }
 
 /// Scrubbed, line breaks kept, other control characters dropped, at most `max_chars`.
@@ -542,7 +543,7 @@ fn clean_block(text: &str, max_chars: usize) -> String {
         .chars()
         .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
         .collect();
-    defuse_marker(&truncate(printable.trim_end(), max_chars))
+    defuse_markers(&truncate(printable.trim_end(), max_chars)).into_owned()
 }
 
 /// `None` for absent or blank values.
@@ -555,11 +556,6 @@ fn truncate(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-/// Event text quoting our marker must not pass for it when the issue is read back.
-fn defuse_marker(text: &str) -> String {
-    text.replace(render::MARKER_NAME, render::DEFUSED_MARKER_NAME)
 }
 
 fn is_hex(text: &str) -> bool {

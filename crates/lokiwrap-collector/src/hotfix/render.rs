@@ -5,19 +5,15 @@
 //! configured `notify` mentions (validated when the config is read) are written bare.
 //!
 //! The first line of the body is the hidden marker `<!-- lokiwrap-cluster: KEY -->`, which
-//! recovers the key → issue mapping from GitHub (`collector::render::marker_key` reads it back);
-//! event text that quotes the marker's name has it defused, so it cannot pass for a marker.
+//! recovers the key → issue mapping from GitHub (`collector::render::marker_key` reads it back,
+//! from the first line only); event text that quotes any marker's name has it defused (see
+//! `mod.rs`), so it cannot pass for a marker.
 
 use std::fmt::Write as _;
 
 use lokiwrap_report::scrub::is_invisible;
 
 use super::{FailureDetails, FailureSource, PluginFailure, WorkflowRunFailure};
-
-/// The marker's name; `<!-- lokiwrap-cluster: KEY -->`.
-pub const MARKER_NAME: &str = "lokiwrap-cluster";
-/// The name with a non-breaking hyphen: reads the same, never parses as the marker.
-pub(super) const DEFUSED_MARKER_NAME: &str = "lokiwrap\u{2011}cluster";
 
 /// GitHub refuses titles over 256 characters.
 const MAX_TITLE_CHARS: usize = 256;

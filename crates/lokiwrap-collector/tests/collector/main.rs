@@ -4,6 +4,7 @@
 mod common;
 
 mod attacks_hidden_secrets;
+mod attacks_markers;
 mod attacks_unsigned;
 mod fake_github_itself;
 mod github;
