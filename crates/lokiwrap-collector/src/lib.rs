@@ -5,6 +5,7 @@
 mod autofix;
 pub mod cli;
 pub mod config;
+mod confirm;
 mod github;
 pub mod hotfix;
 mod ingest;

@@ -33,9 +33,10 @@ pub const ISSUE_COUNTS: [&str; 8] = [
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 14] = [
+pub const HOTFIX_COUNTS: [&str; 15] = [
     "hotfix_accepted",
     "confirmed",
+    "confirm_refused",
     "hotfix_bad_signature",
     "hotfix_other_event",
     "hotfix_ignored_disabled",

@@ -153,6 +153,37 @@ fn an_event_quoting_another_subjects_marker_gets_its_own_issue_and_cannot_promot
 }
 
 #[test]
+fn a_marker_quoted_in_another_repository_or_by_another_author_confirms_nothing() {
+    let fake = FakeGithub::start();
+    let collector = start_in(tempfile::tempdir().unwrap(), &fake);
+    let (crash_key, crash_issue) = file_crash(&collector, &fake);
+    let quoting = format!("{}\n\nIs this the same crash?\n", fingerprint_marker(&crash_key));
+    let elsewhere = fake.seed_issue("acme/other", "same crash?", &quoting, &["crash-report"], "mallory");
+    assert_eq!(elsewhere, crash_issue, "the same number in another repository");
+    let beside = fake.seed_issue(TRIAGE, "same crash?", &quoting, &["crash-report"], "mallory");
+
+    label_confirmed(&collector, "acme/other", elsewhere, "mallory", &quoting);
+    label_confirmed(&collector, "acme/other", elsewhere, APP_LOGIN, &quoting);
+    label_confirmed(&collector, TRIAGE, beside, "mallory", &quoting);
+    // The collector's own issue, but as written by someone else.
+    label_confirmed(&collector, TRIAGE, crash_issue, "mallory", &quoting);
+    collector.wait_for_stats(WAIT, |s| s["hotfix"]["confirm_refused"] == 4);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(promoted_crashes(&collector), 0);
+    assert_eq!(fake.count("POST", &format!("/repos/{PUBLIC}/issues")), 0);
+
+    // The collector's own issue, confirmed, is promoted (its repository named in another case).
+    let body = fake.issues(TRIAGE)[0].body.clone().unwrap();
+    label_confirmed(&collector, "Acme/Triage", crash_issue, APP_LOGIN, &body);
+    assert!(
+        fake.wait_for("POST", &format!("/repos/{PUBLIC}/issues"), 1, WAIT),
+        "{}",
+        collector.logs()
+    );
+    assert!(fake.issues(PUBLIC)[0].title.starts_with("TypeError in npm"));
+}
+
+#[test]
 fn after_a_lost_store_a_cluster_whose_text_quoted_a_marker_gets_no_second_issue() {
     let fake = FakeGithub::start();
     let collector = start_in(tempfile::tempdir().unwrap(), &fake);
