@@ -167,7 +167,8 @@ pub struct Github {
     /// Where crash issues go; absent (and no `tool_repos`) = store and count, file nothing.
     pub triage_repo: Option<String>,
     /// The login the token files issues as (`my-app[bot]` for an App, the user for a personal
-    /// token). When set, only issues it opened are adopted or closed when recovering.
+    /// token). When set, only issues it opened are adopted or closed when recovering, and only
+    /// on those does the confirm label promote.
     pub creator: Option<String>,
     /// Labels put on every issue the collector files. The first one is how the collector finds
     /// its own issues again if its store is lost, so there must be at least one.
@@ -338,6 +339,7 @@ impl Config {
             ));
         }
         check_api_url(&github.api_url)?;
+        self.hotfix.check_unsigned_events()?;
         if self.hotfix.autofix_enabled() {
             let autofix = &self.autofix;
             if self.promotion.public_repo.is_none() || autofix.repo_dir.is_none() || autofix.command.is_empty() {

@@ -5,6 +5,7 @@
 mod autofix;
 pub mod cli;
 pub mod config;
+mod confirm;
 mod connections;
 mod github;
 mod health;

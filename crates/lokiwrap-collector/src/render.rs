@@ -1,43 +1,104 @@
-//! The text of crash issues, and the hidden marker that ties an issue to its fingerprint. Every
+//! The text of crash issues, and the hidden markers that tie an issue to its subject. Every
 //! value shown was scrubbed on the way in; it is shown in code spans so that nothing in it can
 //! mention a person, link, or break the layout.
+//!
+//! A marker is the whole first line of a body the collector writes, and is read there only:
+//! reported text shown below it may quote a marker, and has its name defused besides, so
+//! neither a crash nor a failure can pass for another.
+
+use std::borrow::Cow;
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::store::{Subject, Tally};
+use lokiwrap_report::scrub::is_invisible;
 use lokiwrap_report::utc::rfc3339_utc_signed;
 
-const FINGERPRINT_MARKER: &str = "<!-- lokiwrap-fingerprint: ";
-const CLUSTER_MARKER: &str = "<!-- lokiwrap-cluster: ";
+const FINGERPRINT: &str = "lokiwrap-fingerprint";
+const CLUSTER: &str = "lokiwrap-cluster";
+const PUBLIC: &str = "lokiwrap-public";
 
 pub fn fingerprint_marker(key: &str) -> String {
-    format!("{FINGERPRINT_MARKER}{key} -->")
+    format!("<!-- {FINGERPRINT}: {key} -->")
 }
 
 pub fn cluster_marker(key: &str) -> String {
-    format!("{CLUSTER_MARKER}{key} -->")
+    format!("<!-- {CLUSTER}: {key} -->")
 }
 
-/// The key in an issue body's marker, of either kind. The collector writes its marker after
-/// everything else, and a reported value shown above it may quote marker text, so only the last
-/// marker in the body counts.
+pub fn public_marker(key: &str) -> String {
+    format!("<!-- {PUBLIC}: {key} -->")
+}
+
+/// The key of the collector's marker in an issue body, of either kind: the first line, when it
+/// is exactly a marker. A crash issue written before markers moved there has its marker as its
+/// last line instead; see [`legacy_crash_key`].
 pub fn marker_key(body: &str) -> Option<String> {
-    let start = [FINGERPRINT_MARKER, CLUSTER_MARKER]
-        .iter()
-        .filter_map(|marker| body.rfind(marker).map(|at| at + marker.len()))
-        .max()?;
-    let key: String = body[start..].chars().take_while(char::is_ascii_hexdigit).collect();
-    (key.len() == 64 && body[start + key.len()..].starts_with(" -->")).then_some(key)
+    let first = body.lines().next()?;
+    parse_marker(first, FINGERPRINT)
+        .or_else(|| parse_marker(first, CLUSTER))
+        .or_else(|| legacy_crash_key(body))
 }
 
-/// The occurrence count an issue body shows, in either kind of body.
+/// The key when `line` is exactly `<!-- NAME: KEY -->`, KEY being 64 lower-case hex digits.
+fn parse_marker(line: &str, name: &str) -> Option<String> {
+    let key = line
+        .strip_prefix("<!-- ")?
+        .strip_prefix(name)?
+        .strip_prefix(": ")?
+        .strip_suffix(" -->")?;
+    let hex = key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (key.len() == 64 && hex).then(|| key.to_string())
+}
+
+/// The first and closing lines of a crash body as collectors wrote them before the marker moved
+/// to the first line. Frozen: they describe issues already on GitHub.
+const LEGACY_CRASH_OPENING: &str = "Reported by lokiwrap: the same crash, grouped by its fingerprint. Only \
+                                    whitelisted, scrubbed fields are shown; see PRIVACY.md.";
+const LEGACY_CRASH_CLOSING: &str =
+    "The occurrence count above is updated by the collector; it does not comment per occurrence.";
+
+/// The fingerprint of a crash issue in the old shape: that opening line, that closing line, a
+/// blank line, and the marker as the last line, whose key the table's fingerprint row shows. In
+/// that shape every reported value sits inside a single line of the table or the frames list,
+/// so none can be a line of its own, let alone the first or the last.
+fn legacy_crash_key(body: &str) -> Option<String> {
+    let lines: Vec<&str> = body.lines().collect();
+    let [opening, .., closing, blank, last] = lines.as_slice() else {
+        return None;
+    };
+    let key = parse_marker(last, FINGERPRINT)?;
+    let row = format!("| Fingerprint | `{key}` |");
+    let shaped = *opening == LEGACY_CRASH_OPENING
+        && *closing == LEGACY_CRASH_CLOSING
+        && blank.is_empty()
+        && lines.contains(&row.as_str());
+    shaped.then_some(key)
+}
+
+/// Reported text with the markers' names defused (a non-breaking hyphen for the hyphen): it
+/// reads the same, and never passes for a marker.
+pub fn defuse_markers(text: &str) -> Cow<'_, str> {
+    if !text.contains("lokiwrap-") {
+        return Cow::Borrowed(text);
+    }
+    let mut defused = text.to_string();
+    for name in [FINGERPRINT, CLUSTER, PUBLIC] {
+        defused = defused.replace(name, &name.replace('-', "\u{2011}"));
+    }
+    Cow::Owned(defused)
+}
+
+/// The occurrence count an issue body shows, in either kind of body: read from its own line,
+/// the first that starts with the label (reported values above it are inside other lines).
 pub fn count_in_body(body: &str) -> Option<u64> {
-    ["| Occurrences | ", "Occurrences: **"].iter().find_map(|label| {
-        let start = body.find(label)? + label.len();
-        body[start..]
-            .chars()
+    body.lines().find_map(|line| {
+        let rest = ["| Occurrences | ", "- Occurrences: **"]
+            .iter()
+            .find_map(|label| line.strip_prefix(label))?;
+        rest.chars()
             .take_while(char::is_ascii_digit)
             .collect::<String>()
             .parse()
@@ -46,10 +107,12 @@ pub fn count_in_body(body: &str) -> Option<u64> {
 }
 
 /// A value as inline code: backticks cannot end the span early, newlines cannot start a block,
-/// and a pipe cannot end a table cell (GitHub splits cells on it even inside code).
+/// a pipe cannot end a table cell (GitHub splits cells on it even inside code), zero-width or
+/// bidi characters cannot disguise it, and a quoted marker stays a quote.
 pub fn code(value: &str) -> String {
-    let clean: String = value
+    let clean: String = defuse_markers(value)
         .chars()
+        .filter(|&c| c.is_control() || !is_invisible(c))
         .map(|c| match c {
             '`' => '\'',
             '|' => '¦',
@@ -79,7 +142,8 @@ pub fn crash_title(subject: &Subject) -> String {
     let tool = text(subject, "tool").unwrap_or_else(|| "a tool".into());
     let short: String = subject.key.chars().take(12).collect();
     let title = format!("{error_class} in {tool} ({short})");
-    title.chars().filter(|c| !c.is_control()).take(256).collect()
+    // A bidi control could turn the title around (`Error\u{202e})gnp.exe(`).
+    title.chars().filter(|&c| !is_invisible(c)).take(256).collect()
 }
 
 fn tallies_line(tallies: &[Tally], dimension: &str) -> String {
@@ -110,7 +174,8 @@ pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
             .join("\n")
     };
     format!(
-        "Reported by lokiwrap: the same crash, grouped by its fingerprint. Only whitelisted, scrubbed fields \
+        "{marker}\n\n\
+         Reported by lokiwrap: the same crash, grouped by its fingerprint. Only whitelisted, scrubbed fields \
          are shown; see PRIVACY.md.\n\n\
          | | |\n|---|---|\n\
          | Tool | {tool} |\n\
@@ -126,8 +191,7 @@ pub fn crash_body(subject: &Subject, tallies: &[Tally]) -> String {
          | Last seen | {last} |\n\
          | Fingerprint | {fingerprint} |\n\n\
          Stack signature (innermost last):\n\n{frames}\n\n\
-         The occurrence count above is updated by the collector; it does not comment per occurrence.\n\n\
-         {marker}\n",
+         The occurrence count above is updated by the collector; it does not comment per occurrence.\n",
         tool = detail("tool"),
         tool_versions = tallies_line(tallies, "tool_version"),
         lokiwrap_versions = tallies_line(tallies, "lokiwrap_version"),
@@ -197,10 +261,6 @@ pub fn public_body(subject: &Subject, tallies: &[Tally]) -> String {
         "Reported through lokiwrap and confirmed for public tracking. Only scrubbed, whitelisted facts are \
          shown.\n\n| | |\n|---|---|\n{table}{frames}"
     )
-}
-
-pub fn public_marker(key: &str) -> String {
-    format!("<!-- lokiwrap-public: {key} -->")
 }
 
 /// Longest public issue title, in characters.
@@ -280,6 +340,18 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_cannot_disguise_a_title_or_a_value() {
+        let mut disguised = subject();
+        disguised.details["error_class"] = json!("Error\u{202e})gnp.exe(\u{200b}");
+        assert!(
+            crash_title(&disguised).starts_with("Error)gnp.exe( in npm"),
+            "{}",
+            crash_title(&disguised)
+        );
+        assert_eq!(code("a\u{2066}b\u{feff}\u{ad}c"), "`abc`");
+    }
+
+    #[test]
     fn a_pipe_in_a_value_cannot_add_a_table_cell() {
         let mut piped = subject();
         piped.details["error_class"] = json!("TypeError | Occurrences | 0");
@@ -289,18 +361,29 @@ mod tests {
     }
 
     #[test]
-    fn a_marker_quoted_in_a_value_is_not_the_issues_marker() {
+    fn a_marker_quoted_in_a_value_is_not_the_issues_marker_and_reads_as_a_quote() {
         let mut quoting = subject();
         quoting.details["error_class"] = json!(format!("Error {}", fingerprint_marker(&"cd".repeat(32))));
-        quoting.details["stack_signature"] = json!([cluster_marker(&"ef".repeat(32))]);
-        assert_eq!(marker_key(&crash_body(&quoting, &[])), Some("ab".repeat(32)));
+        quoting.details["stack_signature"] = json!([cluster_marker(&"ef".repeat(32)), public_marker(&"01".repeat(32))]);
+        quoting.details["tool"] = json!(fingerprint_marker(&"cd".repeat(32)));
+        let body = crash_body(&quoting, &[]);
+        assert_eq!(marker_key(&body), Some("ab".repeat(32)));
+        assert!(
+            body.starts_with(&format!("{}\n", fingerprint_marker(&"ab".repeat(32)))),
+            "{body}"
+        );
+        assert_eq!(body.matches("lokiwrap-").count(), 1, "{body}");
+        assert!(body.contains("`<!-- lokiwrap\u{2011}fingerprint: cdcd"), "{body}");
     }
 
     #[test]
-    fn the_count_is_read_back_from_either_body() {
+    fn the_count_is_read_back_from_either_body_and_only_from_its_own_line() {
         assert_eq!(count_in_body(&crash_body(&subject(), &[])), Some(3));
-        assert_eq!(count_in_body("- Occurrences: **41** (first seen"), Some(41));
+        assert_eq!(count_in_body("x\n- Occurrences: **41** (first seen"), Some(41));
         assert_eq!(count_in_body("no count here"), None);
+        let quoting = "The plugin `x` failed while the kernel handled `Occurrences: **999** | Occurrences | 9`.\n\
+                       - Occurrences: **2** (first seen";
+        assert_eq!(count_in_body(quoting), Some(2));
     }
 
     #[test]
@@ -328,9 +411,77 @@ mod tests {
     }
 
     #[test]
-    fn a_marker_must_be_whole() {
-        assert_eq!(marker_key("<!-- lokiwrap-fingerprint: abc -->"), None);
-        let cluster = cluster_marker(&"c".repeat(64));
-        assert_eq!(marker_key(&format!("text\n{cluster}")), Some("c".repeat(64)));
+    fn only_a_whole_marker_on_the_first_line_counts() {
+        let key = "c".repeat(64);
+        let cluster = cluster_marker(&key);
+        assert_eq!(marker_key(&format!("{cluster}\n\nrest")), Some(key.clone()));
+        assert_eq!(marker_key(&format!("{cluster}\r\nrest")), Some(key.clone()));
+        assert_eq!(marker_key(&cluster), Some(key.clone()));
+        for not_first in [
+            format!("text\n{cluster}"),
+            format!("\n{cluster}"),
+            format!(" {cluster}"),
+        ] {
+            assert_eq!(marker_key(&not_first), None, "{not_first:?}");
+        }
+        for malformed in [
+            "<!-- lokiwrap-fingerprint: abc -->".to_string(),
+            format!("<!-- lokiwrap-fingerprint: {} -->", "C".repeat(64)),
+            format!("<!-- lokiwrap-fingerprint: {key} --> and more"),
+            format!("<!-- lokiwrap-fingerprint: {key}0 -->"),
+            public_marker(&key),
+        ] {
+            assert_eq!(marker_key(&malformed), None, "{malformed:?}");
+        }
+    }
+
+    /// A crash body exactly as the collector wrote it before the marker moved to the first line.
+    fn legacy_body(key: &str) -> String {
+        format!(
+            "{LEGACY_CRASH_OPENING}\n\n| | |\n|---|---|\n| Tool | `npm` |\n| Error class | `TypeError` |\n\
+             | Occurrences | 3 |\n| Fingerprint | `{key}` |\n\nStack signature (innermost last):\n\n1. `a`\n\n\
+             {LEGACY_CRASH_CLOSING}\n\n{}\n",
+            fingerprint_marker(key)
+        )
+    }
+
+    #[test]
+    fn a_crash_issue_of_the_previous_shape_is_still_read() {
+        let key = "ab".repeat(32);
+        assert_eq!(marker_key(&legacy_body(&key)), Some(key.clone()));
+        assert_eq!(count_in_body(&legacy_body(&key)), Some(3));
+        let other = "cd".repeat(32);
+        for changed in [
+            // Its fingerprint row shows another key.
+            legacy_body(&key).replace(
+                &format!("| Fingerprint | `{key}` |"),
+                &format!("| Fingerprint | `{other}` |"),
+            ),
+            // Anything after the marker.
+            format!("{}more\n", legacy_body(&key)),
+            // Another opening, or none.
+            legacy_body(&key).replacen("Reported by", "Seen by", 1),
+            format!("x\n{}", legacy_body(&key)),
+            // The closing line is not right above it.
+            legacy_body(&key).replace(&format!("{LEGACY_CRASH_CLOSING}\n\n"), ""),
+            // A cluster marker at the end.
+            legacy_body(&key).replace(&fingerprint_marker(&key), &cluster_marker(&key)),
+        ] {
+            assert_eq!(marker_key(&changed), None, "{changed}");
+        }
+    }
+
+    #[test]
+    fn every_marker_name_is_defused_in_reported_text() {
+        let quoted = format!(
+            "{} {} {}",
+            fingerprint_marker("a"),
+            cluster_marker("b"),
+            public_marker("c")
+        );
+        let defused = defuse_markers(&quoted);
+        assert!(!defused.contains("lokiwrap-"), "{defused}");
+        assert_eq!(defused.replace('\u{2011}', "-"), quoted);
+        assert!(matches!(defuse_markers("lokiwrap ok"), Cow::Borrowed(_)));
     }
 }

@@ -435,27 +435,27 @@ async fn webhook(
 /// An `issues` webhook: a maintainer putting `promotion.confirm_label` on one of the
 /// collector's issues confirms its subject, which promotes it on the next sync.
 async fn confirmed(app: &App, body: &[u8]) -> Response {
-    let Ok(event) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let label = &app.config.promotion.confirm_label;
+    let Some(confirmation) = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|event| super::confirm::confirmation(&event, label))
+    else {
         return ignored(app, "hotfix_other_event");
     };
-    let label = event.pointer("/label/name").and_then(|v| v.as_str());
-    let key = event
-        .pointer("/issue/body")
-        .and_then(|v| v.as_str())
-        .and_then(super::render::marker_key);
-    let (Some("labeled"), Some(label), Some(key)) = (event.get("action").and_then(|v| v.as_str()), label, key) else {
-        return ignored(app, "hotfix_other_event");
-    };
-    if label != app.config.promotion.confirm_label {
-        return ignored(app, "hotfix_other_event");
-    }
     let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || store.confirm(&key, unix_now())).await {
-        Ok(Ok(true)) => {
+    let creator = app.config.github.creator.clone();
+    let (repo, number) = (confirmation.repo.clone(), confirmation.number);
+    let confirming = move || super::confirm::confirm(store.as_ref(), &confirmation, creator.as_deref(), unix_now());
+    match tokio::task::spawn_blocking(confirming).await {
+        Ok(Ok(super::confirm::Verdict::Confirmed)) => {
             app.stats.add("confirmed");
             app.wake.notify();
         }
-        Ok(Ok(false)) => {}
+        Ok(Ok(super::confirm::Verdict::Already)) => {}
+        Ok(Ok(super::confirm::Verdict::NotOurs)) => {
+            app.stats.add("confirm_refused");
+            tracing::warn!(%repo, number, "the confirm label is on an issue the collector did not file; ignored");
+        }
         Ok(Err(error)) => {
             store_failure(app, &error);
             return store_failed(&error, "{}");

@@ -40,9 +40,10 @@ pub const ISSUE_COUNTS: [&str; 8] = [
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 13] = [
+pub const HOTFIX_COUNTS: [&str; 15] = [
     "hotfix_accepted",
     "confirmed",
+    "confirm_refused",
     "hotfix_bad_signature",
     "hotfix_other_event",
     "hotfix_ignored_disabled",
@@ -54,6 +55,7 @@ pub const HOTFIX_COUNTS: [&str; 13] = [
     "hotfix_ignored_not_completed",
     "hotfix_ignored_conclusion_not_failure",
     "hotfix_ignored_no_target_repo",
+    "hotfix_ignored_not_in_target_repos",
 ];
 
 pub struct Stats {

@@ -338,7 +338,7 @@ impl Worker {
             .into_owned();
         let short: String = key.chars().take(12).collect();
         let body = format!(
-            "{body}\nTracked by lokiwrap-collector as `{short}`.\n\n{}\n",
+            "{}\n\n{body}\nTracked by lokiwrap-collector as `{short}`.\n",
             render::public_marker(key)
         );
         let labels = promotion.labels.clone();

@@ -17,6 +17,11 @@ const BASE32_UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/// `token` with `invisible` put in at byte `at`, as a terminal or a copy and paste may leave it.
+fn split(token: &str, at: usize, invisible: char) -> String {
+    format!("{}{invisible}{}", &token[..at], &token[at..])
+}
+
 /// `prefix` followed by `len` characters of `charset`, the same on every run.
 fn fake(prefix: &str, len: usize, charset: &str) -> String {
     let chars: Vec<char> = charset.chars().collect();
@@ -192,6 +197,23 @@ fn secrets() -> Vec<Golden> {
             ),
             "\"[REDACTED:github_token]\"",
         ),
+        // Split by an invisible character, the token is glued back and caught whole.
+        redacts(
+            "github_token",
+            format!("push {} ok", split(&fake("ghp_", 36, ALNUM), 20, '\u{7}')),
+            "push [REDACTED:github_token] ok",
+        ),
+        redacts(
+            "github_token",
+            format!("push {} ok", split(&fake("ghp_", 36, ALNUM), 9, '\u{200b}')),
+            "push [REDACTED:github_token] ok",
+        ),
+        // Next to a word, the character still separates the token from it.
+        redacts(
+            "github_token",
+            format!("node\u{61c}{}", fake("ghp_", 36, ALNUM)),
+            "node[REDACTED:github_token]",
+        ),
         keeps("github_token", "ghp_tooShort123 is not a token"),
         keeps("github_token", fake("xghp_", 36, ALNUM)),
         keeps("github_token", fake("ghx_", 36, ALNUM)),
@@ -250,6 +272,11 @@ fn secrets() -> Vec<Golden> {
             "aws_access_key_id",
             format!("\"{}\"", fake("ASIA", 16, BASE32_UPPER)),
             "\"[REDACTED:aws_access_key_id]\"",
+        ),
+        redacts(
+            "aws_access_key_id",
+            format!("id {} ", split(&fake("AKIA", 16, BASE32_UPPER), 10, '\u{0}')),
+            "id [REDACTED:aws_access_key_id] ",
         ),
         keeps("aws_access_key_id", fake("AKIA", 15, BASE32_UPPER)),
         keeps("aws_access_key_id", fake("XAKIA", 16, BASE32_UPPER)),
@@ -434,6 +461,11 @@ fn secrets() -> Vec<Golden> {
             "jwt",
             "unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0. ok",
             "unsigned [REDACTED:jwt] ok",
+        ),
+        redacts(
+            "jwt",
+            format!("id_token {}", split(&jwt, 40, '\u{7f}')),
+            "id_token [REDACTED:jwt]",
         ),
         keeps("jwt", "header only eyJhbGciOiJIUzI1NiJ9 here"),
         keeps("jwt", "eyJ.eyJ.x"),
@@ -955,6 +987,15 @@ fn ansi_colour_codes_do_not_shield_a_token() {
     let coloured = format!("\u{1b}[31m{token}\u{1b}[0m");
     let out = Scrubber::new().scrub(&coloured);
     assert_eq!(out.text, "[REDACTED:github_token]");
+}
+
+#[test]
+fn invisible_characters_never_survive_and_line_breaks_do() {
+    let out = Scrubber::new().scrub("Error\u{202e})gnp.exe(\u{2066} at\u{ad} x\u{feff}\r\n\tnext\r");
+    assert_eq!(out.text, "Error)gnp.exe( at x\r\n\tnext");
+    assert_eq!(out.redactions, 0);
+    let twice = Scrubber::new().scrub(&out.text);
+    assert!(matches!(twice.text, Cow::Borrowed(_)));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Properties of the scrubber over generated text: a planted secret of every class never
-//! survives, scrubbing twice changes nothing, ordinary tokens are never touched, and no
+//! survives, not even split by an invisible character, scrubbing twice changes nothing, ordinary tokens are never touched, and no
 //! input makes it panic.
 
 use std::collections::BTreeSet;
@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::Union;
 
-use lokiwrap_report::scrub::{Scrubber, rule_names};
+use lokiwrap_report::scrub::{Scrubber, remove_invisible, rule_names};
 
 /// Built once: building compiles regexes, and the properties are about scrubbing.
 static SCRUBBER: LazyLock<Scrubber> = LazyLock::new(Scrubber::new);
@@ -366,6 +366,10 @@ fn fragment() -> impl Strategy<Value = String> {
             "_acme",
             "acme-",
             "\u{1b}[31m",
+            "\u{7}",
+            "\u{200b}",
+            "\u{202e}",
+            "\r",
             "é",
         ])
         .prop_map(str::to_string),
@@ -436,6 +440,37 @@ proptest! {
             "{:?} survived in {:?}", secret.core, out.text
         );
         prop_assert!(out.redactions >= 1);
+    }
+
+    #[test]
+    fn a_planted_secret_split_by_an_invisible_character_never_survives(
+        before in filler(),
+        open in separator(),
+        secret in any_planted(),
+        close in separator(),
+        after in filler(),
+        at in any::<proptest::sample::Index>(),
+        invisible in select(vec!['\u{0}', '\u{7}', '\u{7f}', '\u{9b}', '\r', '\u{ad}', '\u{200b}', '\u{202e}', '\u{2060}', '\u{feff}']),
+    ) {
+        let bounds: Vec<usize> = secret.text.char_indices().map(|(i, _)| i).skip(1).collect();
+        prop_assume!(!bounds.is_empty());
+        let cut = *at.get(&bounds);
+        let hidden = format!("{}{invisible}{}", &secret.text[..cut], &secret.text[cut..]);
+        let text = format!("{before}{open}{hidden}{close}{after}");
+        let with_literals;
+        let scrubber: &Scrubber = if secret.literals.is_empty() {
+            &SCRUBBER
+        } else {
+            with_literals = Scrubber::with_literals(&secret.literals);
+            &with_literals
+        };
+        let out = scrubber.scrub(&text);
+        prop_assert!(
+            !out.text.contains(&secret.core),
+            "{:?} survived in {:?}", secret.core, out.text
+        );
+        prop_assert!(out.redactions >= 1);
+        prop_assert_eq!(remove_invisible(out.text.clone()), out.text.clone());
     }
 
     #[test]

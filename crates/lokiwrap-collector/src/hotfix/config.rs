@@ -18,6 +18,9 @@
 //! kernel_public_key_file = "/etc/lokiwrap/kernel.pem"  # default none: inputs are not verified
 //! require_kernel_token = false           # the default; true refuses inputs without an expiry
 //! kernel_ref = "https://collector.example.dev/v1/events"  # default none: ref not checked
+//! kernel_public_key_file = "/etc/lokiwrap/kernel.pem"  # default none: see allow_unsigned_events
+//! allow_unsigned_events = false          # the default; true needs target_repos and no key file
+//! target_repos = ["owner", "owner/repo"] # default []: plugin failures may go to any repository
 //! [hotfix.plugin_repos]                  # default {}: HTTP plugin URL prefix -> repository
 //! "https://plugin.example.workers.dev" = "owner/plugin"
 //! [hotfix.risk_policy]
@@ -30,7 +33,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
-use super::names::{normalise_url, self_id, valid_repo_name};
+use super::names::{normalise_url, self_id, valid_owner_name, valid_repo_name};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -81,6 +84,15 @@ pub struct HotfixConfig {
     /// the kernel's configuration); inputs signed for any other plugin are refused. Absent =
     /// not checked.
     pub kernel_ref: Option<String>,
+    /// Take `kernel.plugin_error` events without the kernel's signature (no
+    /// `kernel_public_key_file`). Whoever reaches `POST /v1/events` writes such an event, the
+    /// repository it names included, so this is allowed only together with `target_repos`.
+    pub allow_unsigned_events: bool,
+    /// The only repositories plugin failures are filed in, signed or not: `owner` (every
+    /// repository of that owner) or `owner/repo`, lower-cased. Empty = wherever the event says,
+    /// which only a signed event may decide.
+    #[serde(deserialize_with = "target_repos")]
+    pub target_repos: Vec<String>,
     /// HTTP plugin URL prefix to `owner/repo`, for plugins the event does not name a
     /// repository for. Keys are normalised like plugin URLs; the longest matching prefix wins.
     #[serde(deserialize_with = "plugin_repos")]
@@ -105,6 +117,8 @@ impl Default for HotfixConfig {
             kernel_public_key_file: None,
             require_kernel_token: false,
             kernel_ref: None,
+            allow_unsigned_events: false,
+            target_repos: Vec::new(),
             plugin_repos: BTreeMap::new(),
             risk_policy: RiskPolicy::default(),
         }
@@ -123,6 +137,31 @@ impl HotfixConfig {
     /// Whether guarded auto-fix (`"pr"` in `modes`) is on.
     pub fn autofix_enabled(&self) -> bool {
         self.modes.contains(&Mode::Pr)
+    }
+
+    /// Whether events may arrive as they are: an unsigned event picks its own repository, so
+    /// the collector takes them only when told to and only for the repositories it names. `Err`
+    /// says what to change; checked before the collector starts.
+    pub fn check_unsigned_events(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        match (&self.kernel_public_key_file, self.allow_unsigned_events) {
+            (Some(_), true) => Err(
+                "hotfix.allow_unsigned_events = true and hotfix.kernel_public_key_file are both set: with the key \
+                 only signed events are taken. Remove hotfix.allow_unsigned_events (keep hotfix.target_repos to \
+                 limit signed events too), or remove the key file to take unsigned events"
+                    .to_string(),
+            ),
+            (None, allowed) if !allowed || self.target_repos.is_empty() => Err(
+                "hotfix is enabled without hotfix.kernel_public_key_file, so anyone who can reach POST /v1/events \
+                 would choose the repository an issue is filed in. Set hotfix.kernel_public_key_file to the \
+                 kernel's public key, or set hotfix.allow_unsigned_events = true together with \
+                 hotfix.target_repos = [\"owner\", \"owner/repo\"] naming where unsigned events may file issues"
+                    .to_string(),
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -238,6 +277,23 @@ fn repo_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>,
             } else {
                 Err(invalid(format!(
                     "hotfix.allowlist_repos: {name:?} is not a repository: write owner/repo"
+                )))
+            }
+        })
+        .collect()
+}
+
+fn target_repos<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let entries = Vec::<String>::deserialize(deserializer)?;
+    entries
+        .iter()
+        .map(|entry| {
+            let trimmed = entry.trim();
+            if valid_repo_name(trimmed) || valid_owner_name(trimmed) {
+                Ok(trimmed.to_ascii_lowercase())
+            } else {
+                Err(invalid(format!(
+                    "hotfix.target_repos: {entry:?} is neither an owner nor a repository: write owner or owner/repo"
                 )))
             }
         })
@@ -470,6 +526,48 @@ mod tests {
                 .map(String::as_str),
             Some("owner/plugin")
         );
+    }
+
+    #[test]
+    fn target_repos_are_owners_or_repositories_in_lower_case() {
+        let cfg = parse("[hotfix]\ntarget_repos = [\" Acme \", \"Other/Repo\"]\n").expect("target repos");
+        assert_eq!(cfg.target_repos, vec!["acme", "other/repo"]);
+        for bad in ["\"\"", "\"acme/x/y\"", "\"acme x\"", "\"acme/..\"", "\"..\""] {
+            let text = format!("[hotfix]\ntarget_repos = [{bad}]\n");
+            let err = parse(&text).expect_err(&text);
+            assert!(err.contains("hotfix.target_repos"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn unsigned_events_need_to_be_allowed_and_limited_to_target_repos() {
+        let check = |text: &str| {
+            parse(&format!("[hotfix]\nenabled = true\n{text}"))
+                .unwrap()
+                .check_unsigned_events()
+        };
+        for refused in [
+            "",
+            "allow_unsigned_events = true\n",
+            "target_repos = [\"acme\"]\n",
+            "allow_unsigned_events = true\ntarget_repos = [\"acme\"]\nkernel_public_key_file = \"k.pem\"\n",
+        ] {
+            let err = check(refused).expect_err(refused);
+            assert!(
+                err.contains("hotfix.allow_unsigned_events") && err.contains("hotfix.kernel_public_key_file"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            check("allow_unsigned_events = true\ntarget_repos = [\"acme\"]\n"),
+            Ok(())
+        );
+        assert_eq!(check("kernel_public_key_file = \"k.pem\"\n"), Ok(()));
+        assert_eq!(
+            check("kernel_public_key_file = \"k.pem\"\ntarget_repos = [\"acme\"]\n"),
+            Ok(())
+        );
+        assert_eq!(parse("").unwrap().check_unsigned_events(), Ok(()), "hotfix off");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod props;
 
 use std::sync::LazyLock;
 
+use crate::render::defuse_markers;
 use lokiwrap_report::scrub::Scrubber;
 
 pub use config::{HotfixConfig, Mode, RiskPolicy};
@@ -172,6 +173,8 @@ pub enum IgnoreReason {
     ConclusionNotFailure,
     /// No well-formed repository to file in.
     NoTargetRepo,
+    /// A plugin failure for a repository outside `hotfix.target_repos`.
+    NotInTargetRepos,
 }
 
 impl IgnoreReason {
@@ -186,6 +189,7 @@ impl IgnoreReason {
             IgnoreReason::NotCompleted => "not_completed",
             IgnoreReason::ConclusionNotFailure => "conclusion_not_failure",
             IgnoreReason::NoTargetRepo => "no_target_repo",
+            IgnoreReason::NotInTargetRepos => "not_in_target_repos",
         }
     }
 }
@@ -287,6 +291,12 @@ pub fn from_plugin_error(bytes: &[u8], cfg: &HotfixConfig) -> Result<Failure, Ig
         return Err(Ignored::new(
             IgnoreReason::SelfFailure,
             format!("{repo} is the hotfix route itself (hotfix.self_ids)"),
+        ));
+    }
+    if !route::in_target_repos(cfg, &repo) {
+        return Err(Ignored::new(
+            IgnoreReason::NotInTargetRepos,
+            format!("{repo} is not in hotfix.target_repos"),
         ));
     }
 
@@ -522,7 +532,7 @@ fn clean_line(text: &str, max_chars: usize) -> String {
     let scrubbed = scrubber().scrub(text);
     let one_line = scrubbed.text.split_whitespace().collect::<Vec<_>>().join(" ");
     let printable: String = one_line.chars().filter(|c| !c.is_control()).collect();
-    defuse_marker(&truncate(&printable, max_chars))
+    defuse_markers(&truncate(&printable, max_chars)).into_owned()
 }
 
 /// Scrubbed, line breaks kept, other control characters dropped, at most `max_chars`.
@@ -533,7 +543,7 @@ fn clean_block(text: &str, max_chars: usize) -> String {
         .chars()
         .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
         .collect();
-    defuse_marker(&truncate(printable.trim_end(), max_chars))
+    defuse_markers(&truncate(printable.trim_end(), max_chars)).into_owned()
 }
 
 /// `None` for absent or blank values.
@@ -546,11 +556,6 @@ fn truncate(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-/// Event text quoting our marker must not pass for it when the issue is read back.
-fn defuse_marker(text: &str) -> String {
-    text.replace(render::MARKER_NAME, render::DEFUSED_MARKER_NAME)
 }
 
 fn is_hex(text: &str) -> bool {

@@ -10,13 +10,19 @@ pub fn valid_repo_name(name: &str) -> bool {
     let Some((owner, repo)) = name.split_once('/') else {
         return false;
     };
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    (1..=39).contains(&owner.len())
+    valid_owner_name(owner)
         && (1..=100).contains(&repo.len())
-        && owner.bytes().all(allowed)
-        && repo.bytes().all(allowed)
-        && !matches!(owner, "." | "..")
+        && repo.bytes().all(name_byte)
         && !matches!(repo, "." | "..")
+}
+
+/// The owner part of [`valid_repo_name`] on its own: a user or organisation.
+pub fn valid_owner_name(owner: &str) -> bool {
+    (1..=39).contains(&owner.len()) && owner.bytes().all(name_byte) && !matches!(owner, "." | "..")
+}
+
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
 /// An `http(s)://` URL in normal form, or `None` when the text is not one.

@@ -5,17 +5,15 @@
 //! configured `notify` mentions (validated when the config is read) are written bare.
 //!
 //! The first line of the body is the hidden marker `<!-- lokiwrap-cluster: KEY -->`, which
-//! recovers the key → issue mapping from GitHub (`collector::render::marker_key` reads it back);
-//! event text that quotes the marker's name has it defused, so it cannot pass for a marker.
+//! recovers the key → issue mapping from GitHub (`collector::render::marker_key` reads it back,
+//! from the first line only); event text that quotes any marker's name has it defused (see
+//! `mod.rs`), so it cannot pass for a marker.
 
 use std::fmt::Write as _;
 
-use super::{FailureDetails, FailureSource, PluginFailure, WorkflowRunFailure};
+use lokiwrap_report::scrub::is_invisible;
 
-/// The marker's name; `<!-- lokiwrap-cluster: KEY -->`.
-pub const MARKER_NAME: &str = "lokiwrap-cluster";
-/// The name with a non-breaking hyphen: reads the same, never parses as the marker.
-pub(super) const DEFUSED_MARKER_NAME: &str = "lokiwrap\u{2011}cluster";
+use super::{FailureDetails, FailureSource, PluginFailure, WorkflowRunFailure};
 
 /// GitHub refuses titles over 256 characters.
 const MAX_TITLE_CHARS: usize = 256;
@@ -44,6 +42,10 @@ pub fn issue_title(details: &FailureDetails) -> String {
             format!(" ({}) [{short_key}]", run.conclusion),
         ),
     };
+    // Event text is scrubbed, which removes them; a stored one from before must not turn a
+    // title around either.
+    let subject: String = subject.chars().filter(|&c| !is_invisible(c)).collect();
+    let tail: String = tail.chars().filter(|&c| !is_invisible(c)).collect();
     let room = MAX_TITLE_CHARS.saturating_sub(head.chars().count() + tail.chars().count());
     let subject = if subject.chars().count() > room {
         let cut: String = subject.chars().take(room.saturating_sub(1)).collect();

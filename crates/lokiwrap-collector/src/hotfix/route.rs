@@ -66,6 +66,17 @@ pub fn target_repo(event: &PluginErrorEvent, cfg: &HotfixConfig) -> Option<Strin
         .map(|repo| repo.to_ascii_lowercase())
 }
 
+/// Whether plugin failures may be filed in `repo` (lower-cased `owner/repo`): every repository
+/// when `target_repos` is empty, else one it names, whole or by its owner.
+pub fn in_target_repos(cfg: &HotfixConfig, repo: &str) -> bool {
+    let owner = repo.split_once('/').map_or(repo, |(owner, _)| owner);
+    cfg.target_repos.is_empty()
+        || cfg.target_repos.iter().any(|entry| {
+            let whole = if entry.contains('/') { repo } else { owner };
+            whole.eq_ignore_ascii_case(entry)
+        })
+}
+
 /// The repository of the longest `plugin_repos` prefix of a normalised URL. A prefix matches
 /// whole path segments only: `https://a.dev/x` covers `https://a.dev/x/y`, not
 /// `https://a.dev/xy`, and `https://a.dev` does not cover `https://a.dev.evil.example`.
@@ -233,6 +244,18 @@ mod tests {
         event.plugin.owner = Some("owner".into());
         event.plugin.repo = Some("named".into());
         assert_eq!(target_repo(&event, &cfg).as_deref(), Some("owner/named"));
+    }
+
+    #[test]
+    fn target_repos_name_whole_repositories_or_every_repository_of_an_owner() {
+        let cfg = cfg("[hotfix]\ntarget_repos = [\"acme\", \"other/one\"]\n");
+        for inside in ["acme/x", "ACME/y", "other/one"] {
+            assert!(in_target_repos(&cfg, inside), "{inside}");
+        }
+        for outside in ["evil/repo", "acme-evil/x", "acm/x", "other/two", "other/one-more"] {
+            assert!(!in_target_repos(&cfg, outside), "{outside}");
+        }
+        assert!(in_target_repos(&HotfixConfig::default(), "any/repo"), "none named: any");
     }
 
     #[test]

@@ -266,6 +266,18 @@ fn a_failure_our_bot_caused_is_ignored() {
 }
 
 #[test]
+fn a_failure_for_a_repository_outside_target_repos_is_ignored() {
+    let outside = cfg("target_repos = [\"acme\"]\n");
+    assert_eq!(
+        ignored(from_plugin_error(PLUGIN_ERROR.as_bytes(), &outside)),
+        IgnoreReason::NotInTargetRepos
+    );
+    let inside = cfg("target_repos = [\"Ubiquity-OS-Marketplace\"]\n");
+    let failure = from_plugin_error(PLUGIN_ERROR.as_bytes(), &inside).expect("filed");
+    assert_eq!(failure.repo, "ubiquity-os-marketplace/command-start-stop");
+}
+
+#[test]
 fn nothing_is_filed_when_disabled() {
     let off = HotfixConfig::default();
     assert_eq!(
@@ -366,6 +378,56 @@ fn secrets_planted_in_every_string_never_reach_the_issue() {
         assert!(!body.contains(secret), "{secret} leaked into the body:\n{body}");
         assert!(!failure.title.contains(secret), "{secret} leaked into the title");
     }
+}
+
+#[test]
+fn secrets_split_by_invisible_characters_never_reach_the_issue() {
+    let tokens = &SECRETS[..3];
+    for invisible in [
+        '\u{0}', '\u{7}', '\u{7f}', '\u{85}', '\r', '\u{200b}', '\u{202e}', '\u{feff}',
+    ] {
+        let split: Vec<String> = tokens
+            .iter()
+            .map(|t| format!("{}{invisible}{}", &t[..t.len() / 2], &t[t.len() / 2..]))
+            .collect();
+        let mut event = fixture(PLUGIN_ERROR);
+        plant(&mut event, &split.join(" "));
+        event["plugin"]["id"] = json!("https://command-start-stop-main.ubiquity-os.workers.dev");
+        event["plugin"]["settings"]["with"]["sourceRepo"] = json!("ubiquity-os-marketplace/command-start-stop");
+        event["event"] = json!("kernel.plugin_error");
+        event["trigger"]["githubEvent"] = json!(format!("issue_comment.created {}", split.join(" ")));
+        let failure = plugin(&serde_json::to_vec(&event).expect("json")).expect("still filed");
+        let body = body_of(&failure);
+        for token in tokens {
+            for half in [&token[..token.len() / 2], &token[token.len() / 2..]] {
+                assert!(
+                    !body.contains(half),
+                    "{invisible:?}: {half} leaked into the body:\n{body}"
+                );
+                assert!(
+                    !failure.title.contains(half),
+                    "{invisible:?}: {half} leaked into the title"
+                );
+            }
+        }
+        let shown = |c: char| c == '\n' || c == '\t' || !lokiwrap_report::scrub::is_invisible(c);
+        assert!(body.chars().all(shown), "{invisible:?} reached the body:\n{body:?}");
+        assert!(failure.title.chars().all(shown), "{invisible:?}: {:?}", failure.title);
+    }
+}
+
+#[test]
+fn a_bidi_override_stored_before_cannot_turn_a_title_around() {
+    let mut failure = plugin(PLUGIN_ERROR.as_bytes()).expect("filed");
+    if let FailureSource::Plugin(plugin) = &mut failure.details.source {
+        plugin.plugin_id = "Error\u{202e})gnp.exe(".to_string();
+        plugin.category = "http\u{2066}".to_string();
+    }
+    let title = render::issue_title(&failure.details);
+    assert!(
+        title.starts_with("Plugin failure: Error)gnp.exe( (http 502)"),
+        "{title:?}"
+    );
 }
 
 /// Appends `secrets` to every string in the JSON value.

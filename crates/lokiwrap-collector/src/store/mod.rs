@@ -203,6 +203,9 @@ pub trait Store: Send + Sync + 'static {
     /// so that a restart cannot reset a daily cap.
     fn count_daily(&self, name: &str, day: i64, limit: u32) -> StoreResult<Option<u32>>;
     fn subject(&self, key: &str) -> StoreResult<Option<Subject>>;
+    /// The subject whose issue is number `number` in `repo` (compared without regard to case),
+    /// when the store links one to it.
+    fn subject_by_issue(&self, repo: &str, number: u64) -> StoreResult<Option<Subject>>;
     /// Marks a subject confirmed by a maintainer and queues its sync (which promotes it).
     fn confirm(&self, key: &str, now: i64) -> StoreResult<bool>;
     fn link_public(&self, key: &str, repo: &str, number: u64) -> StoreResult<()>;

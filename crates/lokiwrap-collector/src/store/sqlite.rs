@@ -549,6 +549,18 @@ impl Store for SqliteStore {
             .map_err(failed("read a fingerprint"))
     }
 
+    fn subject_by_issue(&self, repo: &str, number: u64) -> StoreResult<Option<Subject>> {
+        self.reader()
+            .query_row(
+                "SELECT * FROM subjects WHERE issue_number = ?2 AND issue_repo = ?1 COLLATE NOCASE
+                 AND merged_into IS NULL ORDER BY key LIMIT 1",
+                params![repo, number as i64],
+                read_subject,
+            )
+            .optional()
+            .map_err(failed("find the subject of an issue"))
+    }
+
     fn tallies(&self, key: &str) -> StoreResult<Vec<Tally>> {
         let connection = self.reader();
         let mut statement = connection
@@ -901,6 +913,32 @@ mod tests {
         assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, None);
         store.record(&failure("a", "d4", 500)).unwrap();
         assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, Some(486));
+    }
+
+    #[test]
+    fn a_subject_is_found_by_its_issue_in_any_case_of_the_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        let crash = report("TypeError");
+        store.ingest(&[received(&crash, 100)]).unwrap();
+        assert!(
+            store.subject_by_issue("acme/triage", 7).unwrap().is_none(),
+            "not filed yet"
+        );
+        let link = IssueLink {
+            repo: "acme/triage".into(),
+            number: 7,
+            state: "open".into(),
+            state_reason: None,
+            closed_at: None,
+            etag: None,
+        };
+        store.link_issue(&crash.fingerprint, Some(&link)).unwrap();
+        let found = store.subject_by_issue("Acme/Triage", 7).unwrap().unwrap();
+        assert_eq!(found.key, crash.fingerprint);
+        assert!(store.subject_by_issue("acme/other", 7).unwrap().is_none());
+        assert!(store.subject_by_issue("acme/triage", 8).unwrap().is_none());
+        assert!(store.subject_by_issue("acme/triag", 7).unwrap().is_none());
     }
 
     #[test]

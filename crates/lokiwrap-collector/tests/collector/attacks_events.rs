@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 const SECRET: &str = "webhook-secret-for-tests";
 
 fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hotfix").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hotfix")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -79,7 +81,11 @@ fn large_events_in_parallel_do_not_stall_health() {
     let probes: Vec<Duration> = (0..20)
         .map(|_| {
             let started = Instant::now();
-            let status = client.get(format!("{}/healthz", collector.url)).send().unwrap().status();
+            let status = client
+                .get(format!("{}/healthz", collector.url))
+                .send()
+                .unwrap()
+                .status();
             assert_eq!(status, 200);
             let took = started.elapsed();
             std::thread::sleep(Duration::from_millis(100));
@@ -117,7 +123,10 @@ fn a_signed_run_replayed_with_new_delivery_ids_counts_once_and_the_route_is_rate
     let collector = start(&fake, "[limits]\nwebhooks_per_ip_per_minute = 10\n");
     let failed = fixture("workflow_run_failure.json").to_string();
     for n in 0..8 {
-        assert_eq!(post_webhook(&collector, &failed, &format!("replayed-delivery-{n}")), 202);
+        assert_eq!(
+            post_webhook(&collector, &failed, &format!("replayed-delivery-{n}")),
+            202
+        );
     }
     let stats = collector.wait_for_stats(Duration::from_secs(10), |s| s["hotfix"]["hotfix_accepted"] == 1);
     assert_eq!(stats["duplicate_id"], 7, "{stats:#}");
@@ -130,7 +139,8 @@ fn a_signed_run_replayed_with_new_delivery_ids_counts_once_and_the_route_is_rate
         collector.wait_for_stats(Duration::from_secs(10), |s| s["hotfix"]["hotfix_accepted"] == 2)["duplicate_id"],
         7
     );
-    // The route has its own rate: ten a minute here.
+    // The route has its own rate: ten a minute here, and nine were sent.
+    assert_eq!(post_webhook(&collector, &failed, "the-tenth"), 202);
     assert_eq!(post_webhook(&collector, &failed, "over-the-rate"), 429);
 }
 
@@ -153,17 +163,30 @@ fn signed_inputs_without_an_expiry_or_for_another_plugin_can_be_refused() {
     let own_ref = unattested["ref"].as_str().unwrap().to_string();
     for (extra, filed) in [
         ("require_kernel_token = true\n".to_string(), false),
-        ("kernel_ref = \"https://another-plugin.example.dev\"\n".to_string(), false),
+        (
+            "kernel_ref = \"https://another-plugin.example.dev\"\n".to_string(),
+            false,
+        ),
         (format!("kernel_ref = \"{own_ref}\"\n"), true),
     ] {
         let fake = FakeGithub::start();
-        let collector = start(
-            &fake,
-            &format!("kernel_public_key_file = \"{}\"\n{extra}", key.display()),
+        let config = format!(
+            "[github]\napi_url = \"{}\"\n[hotfix]\nenabled = true\nkernel_public_key_file = \"{}\"\n{extra}",
+            fake.url,
+            key.display()
         );
+        let collector = Collector::start(&config, &[("LOKIWRAP_GITHUB_TOKEN", TEST_TOKEN)]);
         assert_eq!(post_event(&collector, &unattested), 202);
-        let counter = if filed { "hotfix_accepted" } else { "hotfix_bad_signature" };
+        let counter = if filed {
+            "hotfix_accepted"
+        } else {
+            "hotfix_bad_signature"
+        };
         collector.wait_for_stats(Duration::from_secs(10), |s| s["hotfix"][counter] == 1);
-        assert_eq!(collector.stats()["hotfix"]["hotfix_accepted"], u64::from(filed), "{extra}");
+        assert_eq!(
+            collector.stats()["hotfix"]["hotfix_accepted"],
+            u64::from(filed),
+            "{extra}"
+        );
     }
 }

@@ -30,12 +30,18 @@ fn config(fake: &FakeGithub, extra: &str) -> String {
         "[github]\napi_url = \"{}\"\nwrite_interval_ms = 20\nnotify_interval_ms = 20\nupdate_interval_secs = 1\n\
          [hotfix]\nenabled = true\nissue_labels = [\"bug\", \"autofix\"]\nnotify = [\"@team-bot\"]\n\
          allowlist_repos = [\"{WORKFLOW_REPO}\"]\nself_ids = [\"owner/daemon-hotfix\"]\n\
-         bot_login = \"lokiwrap-collector[bot]\"\nmax_new_issues_per_repo_per_hour = 3\n{extra}",
+         bot_login = \"lokiwrap-collector[bot]\"\nmax_new_issues_per_repo_per_hour = 3\n\
+         target_repos = [\"ubiquity-os-marketplace\"]\n{extra}",
         fake.url
     )
 }
 
+/// A collector that takes unsigned events, as the fixtures are.
 fn start(fake: &FakeGithub, extra: &str) -> Collector {
+    start_with(fake, &format!("allow_unsigned_events = true\n{extra}"))
+}
+
+fn start_with(fake: &FakeGithub, extra: &str) -> Collector {
     Collector::start(
         &config(fake, extra),
         &[
@@ -334,7 +340,7 @@ fn a_burst_of_mixed_events_files_no_more_issues_than_the_repository_limit_allows
 fn signed_kernel_inputs_are_verified_and_bad_ones_dropped_with_202() {
     let fake = FakeGithub::start();
     let key = fixture("kernel_test_public_key.pem");
-    let collector = start(&fake, &format!("kernel_public_key_file = \"{}\"\n", key.display()));
+    let collector = start_with(&fake, &format!("kernel_public_key_file = \"{}\"\n", key.display()));
     let signed = event("signed_inputs_without_token.json");
     let mut tampered = signed.clone();
     tampered["stateId"] = json!("someone-else");

@@ -4,7 +4,11 @@
 mod common;
 
 mod attacks;
+mod attacks_events;
 mod attacks_github;
+mod attacks_hidden_secrets;
+mod attacks_markers;
+mod attacks_unsigned;
 mod fake_github_itself;
 mod github;
 mod hotfix;

@@ -7,15 +7,22 @@
 //! How a string is scrubbed:
 //! 1. ANSI escape sequences are removed: they are not content, and a colour code glued to a
 //!    token (`\x1b[31mghp_…`) would hide it from the word-boundary checks.
-//! 2. One pass over the text finds every rule's keywords; a rule runs only on the lines
+//! 2. Invisible characters are removed (`invisible.rs`: control characters but line breaks and
+//!    tabs, a `\r` kept only in `\r\n`; zero-width and bidi controls, the soft hyphen and the
+//!    other format characters), not replaced: a token split by one (`ghp_…\x07…`,
+//!    `AKIA…\u{200b}…`) is whole again for the rules below. Removal also glues a token to a
+//!    word the character stood between (`node\u{200b}ghp_…` no longer starts at a word
+//!    boundary), so in text that holds any, the first round's rules also run on the text as it
+//!    was, and what they claim there is claimed at the same place in the text without them.
+//! 3. One pass over the text finds every rule's keywords; a rule runs only on the lines
 //!    holding one, and its regex is compiled the first time it is needed. Text without
 //!    keywords costs that one pass.
-//! 3. Every selected rule claims the spans it would replace. Overlapping claims merge into
+//! 4. Every selected rule claims the spans it would replace. Overlapping claims merge into
 //!    one span (nothing any rule wanted gone survives), named by the claim that starts
 //!    first, then the longer, then the rule listed first in `rules.rs`. Text that already
 //!    looks like a marker is never claimed again. Each replaced span counts as one
 //!    redaction.
-//! 4. A replacement can expose a neighbour that was glued to it (`sk_live_…/home/u` only
+//! 5. A replacement can expose a neighbour that was glued to it (`sk_live_…/home/u` only
 //!    shows `/home/u` once the key is a marker), so the lines touched are scanned again
 //!    until nothing changes: the output is a fixed point, and scrubbing it again is a no-op.
 //!
@@ -24,6 +31,7 @@
 //! class either takes all non-ASCII bytes or none, so matches start and end on character
 //! boundaries (checked all the same).
 
+mod invisible;
 mod keywords;
 mod literals;
 mod rules;
@@ -38,9 +46,11 @@ use keywords::{KeywordIndex, RuleKeywords};
 use literals::Literals;
 use rules::{Hit, RULES};
 
+pub use invisible::{is_invisible, remove_invisible};
+
 /// Version of the rule set. Bump it whenever what gets redacted, or how, changes: it goes
 /// into every report so that the collector can tell which rules a client ran.
-pub const RULES_VERSION: u32 = 2;
+pub const RULES_VERSION: u32 = 3;
 
 /// A string after scrubbing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,9 +153,20 @@ impl Scrubber {
     /// Scrub one string. Returns the scrubbed text and how many redactions were made.
     pub fn scrub<'a>(&self, text: &'a str) -> Scrubbed<'a> {
         let plain = strip_ansi(text);
-        match self.scrub_to_fixed_point(&plain) {
+        let hidden = invisible::spans(&plain);
+        let (visible, carried) = if hidden.is_empty() {
+            (plain, Ok(Vec::new()))
+        } else {
+            // What the rules find while the invisible characters still stand between a token
+            // and its neighbours is kept, and joins what they find once they are gone.
+            let carried = self
+                .claims(&plain, Vec::new())
+                .map(|claims| carry_over(claims, &hidden));
+            (Cow::Owned(invisible::without(&plain, &hidden)), carried)
+        };
+        match carried.and_then(|carried| self.scrub_to_fixed_point(&visible, carried)) {
             Ok(None) => Scrubbed {
-                text: plain,
+                text: visible,
                 redactions: 0,
             },
             Ok(Some((text, redactions))) => Scrubbed {
@@ -159,9 +180,10 @@ impl Scrubber {
         }
     }
 
-    /// `None` when nothing needs replacing.
-    fn scrub_to_fixed_point(&self, text: &str) -> Result<Option<(String, usize)>, ScrubFailed> {
-        let claims = self.claims(text)?;
+    /// `None` when nothing needs replacing. `carried` are claims on `text` found elsewhere,
+    /// sorted and disjoint.
+    fn scrub_to_fixed_point(&self, text: &str, carried: Vec<Claim>) -> Result<Option<(String, usize)>, ScrubFailed> {
+        let claims = self.claims(text, carried)?;
         if claims.is_empty() {
             return Ok(None);
         }
@@ -192,12 +214,12 @@ impl Scrubber {
             gathered.push_str(&text[line.clone()]);
             gathered.push('\n');
         }
-        let mut claims = self.claims(&gathered)?;
+        let mut claims = self.claims(&gathered, Vec::new())?;
         for claim in &mut claims {
             let index = starts.partition_point(|&start| start <= claim.start) - 1;
             let (start, line) = (starts[index], &lines[index]);
             if claim.end > start + line.len() {
-                return self.claims(text);
+                return self.claims(text, Vec::new());
             }
             claim.start = claim.start - start + line.start;
             claim.end = claim.end - start + line.start;
@@ -205,9 +227,9 @@ impl Scrubber {
         Ok(claims)
     }
 
-    /// The spans of `text` to replace, sorted and disjoint.
-    fn claims(&self, text: &str) -> Result<Vec<Claim>, ScrubFailed> {
-        let mut claims = Vec::new();
+    /// The spans of `text` to replace, `carried` among them, sorted and disjoint.
+    fn claims(&self, text: &str, carried: Vec<Claim>) -> Result<Vec<Claim>, ScrubFailed> {
+        let mut claims = carried;
         if text.is_empty() {
             return Ok(claims);
         }
@@ -333,6 +355,29 @@ impl CompiledRule {
             .find_map(|&group| locations.get(group))
             .map(|(start, end)| start..end)
     }
+}
+
+/// Claims on a text moved to where they fall once the `hidden` spans (sorted, disjoint) are
+/// cut out of it; a claim on hidden characters alone is dropped.
+fn carry_over(claims: Vec<Claim>, hidden: &[Range<usize>]) -> Vec<Claim> {
+    let (mut gone, mut next) = (0, 0);
+    // Claims are sorted and disjoint, so their starts and ends only grow.
+    let mut land = |at: usize| {
+        while next < hidden.len() && hidden[next].end <= at {
+            gone += hidden[next].len();
+            next += 1;
+        }
+        at - gone
+    };
+    claims
+        .into_iter()
+        .map(|claim| Claim {
+            start: land(claim.start),
+            end: land(claim.end),
+            ..claim
+        })
+        .filter(|claim| claim.start < claim.end)
+        .collect()
 }
 
 fn next_char_boundary(text: &str, at: usize) -> usize {
