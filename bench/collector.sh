@@ -7,7 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet -p lokiwrap-collector --bin lokiwrap-collector
+# COLLECTOR=path/to/lokiwrap-collector benches that build instead (an older one, to compare).
+if [ -z "${COLLECTOR:-}" ]; then
+  cargo build --release --quiet -p lokiwrap-collector --bin lokiwrap-collector
+  COLLECTOR=target/release/lokiwrap-collector
+fi
 OUT=$(mktemp -d)
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -17,11 +21,12 @@ cat > "$OUT/collector.toml" <<TOML
 per_ip_per_minute = 100000000
 per_project_per_minute = 100000000
 TOML
-LOKIWRAP_ADMIN_TOKEN=bench target/release/lokiwrap-collector --config "$OUT/collector.toml" \
+LOKIWRAP_ADMIN_TOKEN=bench "$COLLECTOR" --config "$OUT/collector.toml" \
   --listen "127.0.0.1:$PORT" --database "$OUT/collector.sqlite" 2>"$OUT/collector.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$OUT"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "bench: the collector did not start:" >&2; cat "$OUT/collector.log" >&2; exit 1; }
 URL="http://127.0.0.1:$PORT"
 
 run() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" 2>&1; }
