@@ -20,7 +20,7 @@ pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
     let mut clean = |text: &str| {
         let scrubbed = scrubber.scrub(text);
         redactions += scrubbed.redactions;
-        cap(&scrubbed.text)
+        cap(&scrubbed.text, scrubber)
     };
     report.tool = clean(&report.tool);
     report.tool_version = report.tool_version.as_deref().map(&mut clean);
@@ -35,10 +35,47 @@ pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
     redactions
 }
 
-/// Keeps a string within the payload's length limit and free of control characters.
-fn cap(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(payload::MAX_FIELD_CHARS)
-        .collect()
+/// Keeps a string within the payload's length limit and free of control characters. A marker
+/// the limit would cut in two is left out whole: half of one (`[REDACTED:url_query_secre`) is
+/// no marker, so scrubbing the field again (as the collector does) would redact it once more
+/// and count a redaction the client missed.
+fn cap(text: &str, scrubber: &Scrubber) -> String {
+    let printable: String = text.chars().filter(|c| !c.is_control()).collect();
+    let Some((cut, _)) = printable.char_indices().nth(payload::MAX_FIELD_CHARS) else {
+        return printable;
+    };
+    // A marker holds no `[` but its first character: only the last one before the cut can
+    // open a marker that the cut goes through.
+    let cut = printable[..cut]
+        .rfind('[')
+        .filter(|&open| scrubber.marker_end(&printable, open).is_some_and(|end| end > cut))
+        .unwrap_or(cut);
+    printable[..cut].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_at_the_length_limit_is_not_cut_in_two() {
+        let scrubber = Scrubber::new();
+        let secret = "https://example.com/p?sig=abcdef0123456789";
+        let marker = "[REDACTED:url_query_secret]";
+        // Every position of the marker around the limit: before it, across it, after it.
+        for pad in 200..payload::MAX_FIELD_CHARS {
+            let mut report = payload::sample_report("tool", "Error", &[]);
+            report.stack_signature = vec![format!("{}{secret}", "x".repeat(pad))];
+            assert_eq!(scrub_report(&mut report, &scrubber), 1);
+            let frame = report.stack_signature[0].clone();
+            assert!(frame.chars().count() <= payload::MAX_FIELD_CHARS, "{frame}");
+            assert!(
+                frame.ends_with(marker) || !frame.contains("[REDACTED"),
+                "pad {pad}: a marker was cut: {frame}"
+            );
+            let once = report.clone();
+            assert_eq!(scrub_report(&mut report, &scrubber), 0, "pad {pad}: {frame}");
+            assert_eq!(report, once);
+        }
+    }
 }
