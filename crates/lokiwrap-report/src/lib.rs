@@ -8,6 +8,8 @@ pub mod percent_encode;
 pub mod scrub;
 pub mod utc;
 
+use std::borrow::Cow;
+
 use payload::Report;
 use scrub::Scrubber;
 
@@ -18,7 +20,8 @@ use scrub::Scrubber;
 pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
     let mut redactions = 0usize;
     let mut clean = |text: &str| {
-        let scrubbed = scrubber.scrub(text);
+        let text = visible(text);
+        let scrubbed = scrubber.scrub(&text);
         redactions += scrubbed.redactions;
         cap(&scrubbed.text, scrubber)
     };
@@ -33,6 +36,16 @@ pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
     report.fingerprint = payload::fingerprint(&report.tool, &report.error_class, &report.stack_signature);
     report.rules_version = scrub::RULES_VERSION;
     redactions
+}
+
+/// The text as the scrubber is to see it: escape sequences removed and every other control
+/// character a space. Only dropping them after the scrub would join what they split: a token
+/// cut in two by a `\u{7}` escapes every rule as two words, then reaches the report whole.
+fn visible(text: &str) -> Cow<'_, str> {
+    match scrub::strip_ansi(text) {
+        plain if !plain.contains(char::is_control) => plain,
+        plain => Cow::Owned(plain.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()),
+    }
 }
 
 /// Keeps a string within the payload's length limit and free of control characters. A marker
@@ -77,5 +90,27 @@ mod tests {
             assert_eq!(scrub_report(&mut report, &scrubber), 0, "pad {pad}: {frame}");
             assert_eq!(report, once);
         }
+    }
+
+    #[test]
+    fn a_control_character_inside_a_secret_does_not_join_it_back_together() {
+        let scrubber = Scrubber::new();
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let mut report = payload::sample_report("tool", "Error", &[]);
+        report.error_class = format!("Error {}\u{7}{}", &token[..20], &token[20..]);
+        report.stack_signature = vec![
+            format!("key {}\u{8}{} x", &token[..10], &token[10..]),
+            format!("\u{1b}[31m{token}\u{1b}[0m\r\nnext"),
+        ];
+        scrub_report(&mut report, &scrubber);
+        for field in report.stack_signature.iter().chain([&report.error_class]) {
+            assert!(!field.contains(token), "{field:?}");
+            assert!(!field.contains(char::is_control), "{field:?}");
+        }
+        assert_eq!(report.stack_signature[1], "[REDACTED:github_token]  next");
+        // What the client sends, the collector's scrub finds nothing more in.
+        let sent = report.clone();
+        assert_eq!(scrub_report(&mut report, &scrubber), 0);
+        assert_eq!(report, sent);
     }
 }
