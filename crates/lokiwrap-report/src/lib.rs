@@ -23,7 +23,7 @@ pub fn scrub_report(report: &mut Report, scrubber: &Scrubber) -> usize {
         let text = visible(text);
         let scrubbed = scrubber.scrub(&text);
         redactions += scrubbed.redactions;
-        cap(&scrubbed.text, scrubber)
+        fit(scrubbed.text.into_owned(), scrubber, &mut redactions)
     };
     report.tool = clean(&report.tool);
     report.tool_version = report.tool_version.as_deref().map(&mut clean);
@@ -48,22 +48,44 @@ fn visible(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Keeps a string within the payload's length limit and free of control characters. A marker
-/// the limit would cut in two is left out whole: half of one (`[REDACTED:url_query_secre`) is
-/// no marker, so scrubbing the field again (as the collector does) would redact it once more
-/// and count a redaction the client missed.
-fn cap(text: &str, scrubber: &Scrubber) -> String {
-    let printable: String = text.chars().filter(|c| !c.is_control()).collect();
-    let Some((cut, _)) = printable.char_indices().nth(payload::MAX_FIELD_CHARS) else {
-        return printable;
-    };
+/// Rounds of cutting and scrubbing again in [`fit`] before its last cut is kept as it is.
+const MAX_FIT_ROUNDS: usize = 8;
+
+/// Keeps scrubbed text within the payload's length limit. Cutting can make text that a rule
+/// matches where the whole did not (`a@b.org2` cut to `a@b.org`, an address), and the
+/// collector's scrub of the report would redact it and count a redaction the client missed: so
+/// a cut text is scrubbed again, and cut again, until a scrub finds nothing. One round is the
+/// rule; each further one follows a redaction the previous cut made possible.
+fn fit(mut text: String, scrubber: &Scrubber, redactions: &mut usize) -> String {
+    for _ in 0..MAX_FIT_ROUNDS {
+        let Some(cut) = cut_to_limit(&text, scrubber) else {
+            return text;
+        };
+        let again = scrubber.scrub(cut);
+        if again.redactions == 0 {
+            return cut.to_string();
+        }
+        *redactions += again.redactions;
+        text = again.text.into_owned();
+    }
+    if let Some(cut) = cut_to_limit(&text, scrubber) {
+        return cut.to_string();
+    }
+    text
+}
+
+/// The longest start of `text` within the length limit that does not cut a marker in two
+/// (half of one, `[REDACTED:url_query_secre`, is no marker and would be redacted again);
+/// `None` when all of it fits.
+fn cut_to_limit<'a>(text: &'a str, scrubber: &Scrubber) -> Option<&'a str> {
+    let (cut, _) = text.char_indices().nth(payload::MAX_FIELD_CHARS)?;
     // A marker holds no `[` but its first character: only the last one before the cut can
     // open a marker that the cut goes through.
-    let cut = printable[..cut]
+    let cut = text[..cut]
         .rfind('[')
-        .filter(|&open| scrubber.marker_end(&printable, open).is_some_and(|end| end > cut))
+        .filter(|&open| scrubber.marker_end(text, open).is_some_and(|end| end > cut))
         .unwrap_or(cut);
-    printable[..cut].to_string()
+    Some(&text[..cut])
 }
 
 #[cfg(test)]
@@ -90,6 +112,24 @@ mod tests {
             assert_eq!(scrub_report(&mut report, &scrubber), 0, "pad {pad}: {frame}");
             assert_eq!(report, once);
         }
+    }
+
+    #[test]
+    fn text_that_becomes_a_secret_when_cut_at_the_limit_is_scrubbed() {
+        let scrubber = Scrubber::new();
+        // Not an address: a top-level domain has no digit. Cut before the `2`, it is one.
+        let tail = " alice@example.org2";
+        let mut report = payload::sample_report("tool", "Error", &[]);
+        report.stack_signature = vec![format!(
+            "{}{tail}",
+            "x".repeat(payload::MAX_FIELD_CHARS + 1 - tail.len())
+        )];
+        assert_eq!(scrubber.scrub(&report.stack_signature[0]).redactions, 0);
+        assert_eq!(scrub_report(&mut report, &scrubber), 1);
+        assert!(report.stack_signature[0].ends_with(" [email]"), "{report:?}");
+        let sent = report.clone();
+        assert_eq!(scrub_report(&mut report, &scrubber), 0);
+        assert_eq!(report, sent);
     }
 
     #[test]
