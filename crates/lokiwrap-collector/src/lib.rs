@@ -199,3 +199,12 @@ async fn shutdown_signal() {
         _ = int.recv() => {}
     }
 }
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the collector's interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::hotfix::signature::{
+        InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, VerifiedInputs, verify_kernel_inputs,
+    };
+    pub use crate::render::marker_key;
+}

@@ -262,6 +262,18 @@ impl Scrubber {
         Ok(resolve(text, claims, &existing_markers))
     }
 
+    /// Where the marker that starts at byte `start` of `text` ends, when one starts there.
+    pub(crate) fn marker_end(&self, text: &str, start: usize) -> Option<usize> {
+        let markers = self
+            .markers
+            .get_or_init(|| Regex::new(rules::MARKER_PATTERN).ok())
+            .as_ref()?;
+        markers
+            .find_at(text.as_bytes(), start)
+            .filter(|found| found.start() == start)
+            .map(|found| found.end())
+    }
+
     fn existing_markers(
         &self,
         text: &str,
