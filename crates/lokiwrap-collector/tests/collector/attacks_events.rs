@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::collector::Collector;
+use crate::common::collector::{Collector, post_event};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::{Value, json};
@@ -144,17 +144,6 @@ fn a_signed_run_replayed_with_new_delivery_ids_counts_once_and_the_route_is_rate
     assert_eq!(post_webhook(&collector, &failed, "over-the-rate"), 429);
 }
 
-fn post_event(collector: &Collector, body: &Value) -> u16 {
-    reqwest::blocking::Client::new()
-        .post(format!("{}/v1/events", collector.url))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[test]
 fn signed_inputs_without_an_expiry_or_for_another_plugin_can_be_refused() {
     let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hotfix/kernel_test_public_key.pem");
@@ -176,7 +165,7 @@ fn signed_inputs_without_an_expiry_or_for_another_plugin_can_be_refused() {
             key.display()
         );
         let collector = Collector::start(&config, &[("LOKIWRAP_GITHUB_TOKEN", TEST_TOKEN)]);
-        assert_eq!(post_event(&collector, &unattested), 202);
+        assert_eq!(post_event(&collector.url, &unattested), 202);
         let counter = if filed {
             "hotfix_accepted"
         } else {

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::collector::{ADMIN_TOKEN, Collector, post, report};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
+use crate::common::git_repos::{git, repositories};
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::json;
 
@@ -155,42 +156,6 @@ fn a_redirect_to_another_address_gets_no_request_and_no_token() {
 }
 
 // Guarded auto-fix ------------------------------------------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A bare `origin` with one commit on `main`, and a clone of it for the collector.
-fn repositories(root: &Path) -> (PathBuf, PathBuf) {
-    let origin = root.join("origin.git");
-    let clone = root.join("clone");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "-q", "--bare"]);
-    git(
-        root,
-        &["clone", "-q", origin.to_str().unwrap(), clone.to_str().unwrap()],
-    );
-    std::fs::write(clone.join("README"), "tool\n").unwrap();
-    git(&clone, &["add", "README"]);
-    git(&clone, &["commit", "-qm", "start"]);
-    git(&clone, &["push", "-q", "origin", "HEAD:main"]);
-    (origin, clone)
-}
 
 /// A maintainer labels the triage issue `confirmed`: GitHub's `issues` webhook.
 fn confirm(collector: &Collector, fake: &FakeGithub, number: u64) {

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::collector::{Collector, binary};
+use crate::common::collector::{Collector, binary, post_event};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
 use serde_json::{Value, json};
 
@@ -100,17 +100,6 @@ fn event_for(owner: &str, repo: &str, n: usize) -> Value {
     })
 }
 
-fn post_event(collector: &Collector, body: &Value) -> u16 {
-    reqwest::blocking::Client::new()
-        .post(format!("{}/v1/events", collector.url))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[test]
 fn an_unsigned_event_naming_a_repository_outside_target_repos_files_nothing() {
     let fake = FakeGithub::start();
@@ -118,12 +107,12 @@ fn an_unsigned_event_naming_a_repository_outside_target_repos_files_nothing() {
         &config(&fake, "allow_unsigned_events = true\ntarget_repos = [\"Acme\"]\n"),
         &[("LOKIWRAP_GITHUB_TOKEN", TEST_TOKEN)],
     );
-    assert_eq!(post_event(&collector, &event_for("evil", "repo", 1)), 202);
-    assert_eq!(post_event(&collector, &event_for("acme-evil", "x", 2)), 202);
+    assert_eq!(post_event(&collector.url, &event_for("evil", "repo", 1)), 202);
+    assert_eq!(post_event(&collector.url, &event_for("acme-evil", "x", 2)), 202);
     collector.wait_for_stats(Duration::from_secs(10), |s| {
         s["hotfix"]["hotfix_ignored_not_in_target_repos"] == 2
     });
-    assert_eq!(post_event(&collector, &event_for("ACME", "x", 3)), 202);
+    assert_eq!(post_event(&collector.url, &event_for("ACME", "x", 3)), 202);
     assert!(
         fake.wait_for("POST", "/repos/acme/x/issues", 1, Duration::from_secs(20)),
         "{}",

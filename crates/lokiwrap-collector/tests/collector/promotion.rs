@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::common::collector::{Collector, post, post_from, report};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
+use crate::common::git_repos::repositories;
 use lokiwrap_collector::hotfix::webhook::sign;
 use serde_json::json;
 
@@ -169,41 +170,6 @@ fn a_maintainers_confirmed_label_promotes_at_once_and_the_kill_switch_stops_it()
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(fake.issues("acme/public").len(), 1);
     assert!(fake.issues("acme/public")[0].title.contains("RangeError"));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
-
-/// A bare `origin` with one commit on `main`, and a clone of it for the collector.
-fn repositories(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let origin = root.join("origin.git");
-    let clone = root.join("clone");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "-q", "--bare"]);
-    git(
-        root,
-        &["clone", "-q", origin.to_str().unwrap(), clone.to_str().unwrap()],
-    );
-    std::fs::write(clone.join("README"), "tool\n").unwrap();
-    git(&clone, &["add", "README"]);
-    git(&clone, &["commit", "-qm", "start"]);
-    git(&clone, &["push", "-q", "origin", "HEAD:main"]);
-    (origin, clone)
 }
 
 fn autofix_config(fake: &FakeGithub, clone: &Path, test: &str, cap: u32) -> String {

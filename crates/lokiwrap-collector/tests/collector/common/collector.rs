@@ -260,7 +260,19 @@ pub fn post(url: &str, body: &[u8]) -> (u16, Option<String>, String) {
     )
 }
 
-/// Same, from the loopback address `127.0.0.<last>`: a distinct client as the collector sees it.
+/// POSTs `body` to `/v1/events` as JSON; the status.
+pub fn post_event(url: &str, body: &serde_json::Value) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/events"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `post`, from the loopback address `127.0.0.<last>`: a distinct client as the collector sees it.
 pub fn post_from(last: u8, url: &str, body: &[u8]) -> (u16, Option<String>, String) {
     let client = reqwest::blocking::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, last]))

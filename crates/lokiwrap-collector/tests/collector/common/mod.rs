@@ -4,6 +4,7 @@
 
 pub mod collector;
 pub mod fake_github;
+pub mod git_repos;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
