@@ -18,7 +18,14 @@ pub struct SqliteStore {
     /// Sources are stored as `sha256(salt, source)`: the salt is random per database, so a
     /// stored hash says nothing about an address without the database itself.
     source_salt: String,
+    /// (fingerprint, source hash) pairs already counted in a committed batch. A popular crash
+    /// is reported again and again by the same senders; looking the pair up here spares the
+    /// database an insert that would change nothing.
+    counted_sources: Mutex<lru::LruCache<(String, String), ()>>,
 }
+
+/// Pairs remembered in `counted_sources`.
+const COUNTED_SOURCES_CACHED: usize = 16 * 1024;
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -160,6 +167,9 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             source_salt,
+            counted_sources: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(COUNTED_SOURCES_CACHED).unwrap_or(std::num::NonZeroUsize::MIN),
+            )),
         })
     }
 
@@ -213,7 +223,19 @@ fn count_source(tx: &rusqlite::Transaction<'_>, key: &str, source: &str) -> rusq
     Ok(())
 }
 
-fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received, salt: &str) -> rusqlite::Result<Stored> {
+/// What a batch of reports knows about sources already counted: those of committed batches
+/// (`committed`), and those of this batch so far (`batch`, added to the cache once it commits).
+struct SourcesSeen<'a> {
+    committed: &'a lru::LruCache<(String, String), ()>,
+    batch: std::collections::HashSet<(String, String)>,
+}
+
+fn store_one(
+    tx: &rusqlite::Transaction<'_>,
+    item: &Received,
+    salt: &str,
+    seen: &mut SourcesSeen<'_>,
+) -> rusqlite::Result<Stored> {
     let report = &item.report;
     let fresh = tx
         .prepare_cached("INSERT OR IGNORE INTO report_ids (id, received_at) VALUES (?1, ?2)")?
@@ -247,7 +269,11 @@ fn store_one(tx: &rusqlite::Transaction<'_>, item: &Received, salt: &str) -> rus
             tally.execute(params![report.fingerprint, dimension, value])?;
         }
     }
-    count_source(tx, &report.fingerprint, &source_hash(salt, &item.source))?;
+    let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
+    if !seen.committed.contains(&pair) && !seen.batch.contains(&pair) {
+        count_source(tx, &pair.0, &pair.1)?;
+        seen.batch.insert(pair);
+    }
     if item.sync {
         tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
             .execute(params![report.fingerprint, item.received_at])?;
@@ -533,12 +559,24 @@ impl Store for SqliteStore {
         let tx = connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(failed("start a transaction"))?;
+        let mut cache = self
+            .counted_sources
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut seen = SourcesSeen {
+            committed: &cache,
+            batch: std::collections::HashSet::new(),
+        };
         let outcomes = batch
             .iter()
-            .map(|item| store_one(&tx, item, &self.source_salt))
+            .map(|item| store_one(&tx, item, &self.source_salt, &mut seen))
             .collect::<rusqlite::Result<Vec<_>>>();
         let outcomes = outcomes.map_err(failed("store a report"))?;
         tx.commit().map_err(failed("commit"))?;
+        // Only pairs whose count is committed may spare a later insert.
+        for pair in seen.batch {
+            cache.put(pair, ());
+        }
         Ok(outcomes)
     }
 
@@ -750,6 +788,31 @@ mod tests {
             sync: true,
             source: format!("address:192.0.2.{}", at % 7),
         }
+    }
+
+    #[test]
+    fn a_crashs_senders_are_counted_once_each_within_and_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        let from = |sender: &str| {
+            let mut item = received(&report("TypeError"), 100);
+            item.source = format!("address:{sender}");
+            item
+        };
+        let key = report("TypeError").fingerprint;
+        let sources = || store.subject(&key).unwrap().unwrap().sources;
+        store.ingest(&[from("a"), from("a"), from("b")]).unwrap();
+        assert_eq!(sources(), 2);
+        // Known pairs are skipped from memory; a new sender still counts.
+        store.ingest(&[from("a"), from("b"), from("a")]).unwrap();
+        assert_eq!(sources(), 2);
+        store.ingest(&[from("b"), from("c")]).unwrap();
+        assert_eq!(sources(), 3);
+        // A reopened store has no memory of pairs, and the database still counts each once.
+        drop(store);
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
+        store.ingest(&[from("a"), from("c"), from("d")]).unwrap();
+        assert_eq!(store.subject(&key).unwrap().unwrap().sources, 4);
     }
 
     #[test]
