@@ -22,7 +22,8 @@ pub struct Args {
     /// Address and port to listen on; overrides `listen` in the file.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// The SQLite database file; overrides `database` in the file.
-    #[arg(long, value_name = "PATH")]
+    /// The SQLite database file, or a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE,
+    /// the password from PGPASSWORD when the URL has none); overrides `database` in the file.
+    #[arg(long, value_name = "PATH|URL")]
     pub database: Option<PathBuf>,
 }

@@ -17,6 +17,8 @@ mod server;
 mod stats;
 mod store;
 mod sync;
+#[doc(hidden)]
+pub mod testing;
 mod throttle;
 mod wake;
 mod writer;
@@ -27,7 +29,7 @@ use config::Config;
 use limits::Limiter;
 use server::App;
 use stats::Stats;
-use store::{SqliteStore, Store};
+use store::{PostgresStore, SqliteStore, Store};
 use sync::Worker;
 use wake::{Wake, unix_now};
 use writer::Writer;
@@ -37,7 +39,15 @@ pub fn run(config: Config) -> Result<(), String> {
     let config = Arc::new(config);
     let address = config.listen_addr()?;
     let database = config.database_path()?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database)?);
+    // Shown in logs: a PostgreSQL URL only with its password masked.
+    let (store, database): (Arc<dyn Store>, String) = match database.to_str().filter(|d| store::is_postgres_url(d)) {
+        Some(url) => {
+            let store = PostgresStore::open(url)?;
+            let shown = store.shown().to_string();
+            (Arc::new(store), shown)
+        }
+        None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
+    };
     let github = if config.uses_github() {
         let token = std::env::var(&config.github.token_env)
             .ok()
@@ -133,7 +143,7 @@ async fn serve(
     address: std::net::SocketAddr,
     store: Arc<dyn Store>,
     config: &Config,
-    database: &std::path::Path,
+    database: &str,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -141,7 +151,7 @@ async fn serve(
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(
         address = %bound,
-        database = %database.display(),
+        database = %database,
         files_issues = config.files_issues(),
         "lokiwrap-collector listening"
     );

@@ -80,6 +80,9 @@ pub struct Worker {
     /// Per repository, the collector's issues found by their markers, once per process (and
     /// again after an ambiguous create).
     recovered: HashMap<(String, String), Listing>,
+    /// Whether this collector made the GitHub writes when it last asked (always, on a store
+    /// of its own; on a shared store, while it holds the writer lock).
+    leading: bool,
     /// Promoted subjects go here to be fixed, when auto-fix is on.
     autofix: Option<mpsc::Sender<autofix::Request>>,
     /// Built the first time a subject is promoted: public text is scrubbed once more.
@@ -107,18 +110,25 @@ impl Worker {
             last_notify: None,
             limited_streak: 0,
             recovered: HashMap::new(),
+            leading: false,
         }
     }
 
     pub fn run(mut self) {
         tracing::info!("GitHub sync worker started");
         while !self.wake.stopping() {
+            if !self.leads() {
+                self.wake.sleep(Duration::from_secs(1));
+                continue;
+            }
             let now = unix_now();
             match self.store.due_job(now) {
                 Ok(Some(job)) => self.run_job(job),
                 Ok(None) => {
                     let next = self.store.next_due_at().ok().flatten();
-                    let wait = next.map_or(30, |due| (due - now).clamp(1, 30));
+                    // Other collectors sharing the store add jobs without waking this one.
+                    let most = if self.store.shared() { 1 } else { 30 };
+                    let wait = next.map_or(most, |due| (due - now).clamp(1, most));
                     self.wake.wait(Duration::from_secs(wait as u64));
                 }
                 Err(error) => {
@@ -128,6 +138,29 @@ impl Worker {
             }
         }
         tracing::info!("GitHub sync worker stopped");
+    }
+
+    /// Whether this collector is to make the GitHub writes now. On a shared store only the
+    /// holder of the writer lock does. One that has just taken over forgets what it read of
+    /// each repository's issues (its predecessor may have filed one since, just before it went)
+    /// and waits a whole write interval first, since the last write may have been its
+    /// predecessor's.
+    fn leads(&mut self) -> bool {
+        let leading = match self.store.lead() {
+            Ok(leading) => leading,
+            Err(error) => {
+                tracing::error!(%error, "cannot ask whether this collector makes the GitHub writes; asking again in 1 s");
+                false
+            }
+        };
+        if leading && !self.leading && self.store.shared() {
+            self.recovered.clear();
+            let now = Instant::now();
+            self.last_write = Some(now);
+            self.last_notify = Some(now);
+        }
+        self.leading = leading;
+        leading
     }
 
     fn run_job(&mut self, job: Job) {
@@ -660,6 +693,11 @@ impl Worker {
         }
         if !self.wake.sleep(wait) {
             return Err(Failure::Ambiguous("stopping".into()).into());
+        }
+        // Asked again right before the write: a collector that lost the writer lock while it
+        // waited writes nothing more, and the job waits for the one that holds it now.
+        if self.store.shared() && !self.leads() {
+            return Err(StoreError::Busy("this collector no longer holds the GitHub writer lock".into()).into());
         }
         Ok(())
     }

@@ -39,6 +39,35 @@ pub const SQLITE: &[Migration] = &[
     },
 ];
 
+/// The PostgreSQL schema: the same versions as `SQLITE`, step for step, in PostgreSQL's SQL.
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "first release",
+        sql: include_str!("../../migrations/postgres/0001_first_release.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "failures and repository limits",
+        sql: include_str!("../../migrations/postgres/0002_failures_and_repository_limits.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "promotion and auto-fix",
+        sql: include_str!("../../migrations/postgres/0003_promotion_and_autofix.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "quiet return",
+        sql: include_str!("../../migrations/postgres/0004_quiet_return.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "distinct sources",
+        sql: include_str!("../../migrations/postgres/0005_distinct_sources.sql"),
+    },
+];
+
 /// The newest schema version of `migrations`.
 pub fn latest(migrations: &[Migration]) -> u32 {
     migrations.last().map_or(0, |step| step.version)
@@ -62,6 +91,15 @@ mod tests {
     fn versions_count_up_from_one_without_gaps() {
         for (index, step) in SQLITE.iter().enumerate() {
             assert_eq!(step.version as usize, index + 1, "{}", step.name);
+            assert!(!step.sql.trim().is_empty(), "{}", step.name);
+        }
+    }
+
+    #[test]
+    fn every_backend_has_the_same_steps() {
+        let steps = |list: &[Migration]| list.iter().map(|s| (s.version, s.name)).collect::<Vec<_>>();
+        assert_eq!(steps(POSTGRES), steps(SQLITE));
+        for step in POSTGRES {
             assert!(!step.sql.trim().is_empty(), "{}", step.name);
         }
     }

@@ -1,14 +1,19 @@
 //! The store: the source of truth for what was received and which issue tracks it. Everything
-//! the collector keeps goes through this one small interface, so a shared database can serve
-//! several collectors later; SQLite (`sqlite.rs`) is the default and embedded store.
+//! the collector keeps goes through this one small interface: SQLite (`sqlite.rs`) is the
+//! default and embedded store; PostgreSQL (`postgres.rs`) lets several collectors share one
+//! database.
 //!
 //! A *subject* is one thing worth one issue: a crash fingerprint, or a failure cluster.
 
+#[cfg(test)]
+pub(crate) mod conformance;
 mod migrate;
+mod postgres;
 mod sqlite;
 
 use std::collections::BTreeMap;
 
+pub use postgres::{PostgresStore, is_url as is_postgres_url, masked as masked_url};
 pub use sqlite::SqliteStore;
 
 use lokiwrap_report::payload::Report;
@@ -232,4 +237,12 @@ pub trait Store: Send + Sync + 'static {
     fn figures(&self) -> StoreResult<Figures>;
     /// Forgets report ids received before `before`, and writes older than an hour.
     fn prune(&self, before: i64, now: i64) -> StoreResult<()>;
+    /// Whether this collector is the one that writes to GitHub: asked before each sync job and
+    /// each write. A store of one collector always leads; a shared one elects one writer among
+    /// the collectors using it, and answers false from the moment this one cannot be sure it
+    /// still is (see `postgres.rs`).
+    fn lead(&self) -> StoreResult<bool>;
+    /// Whether other collectors may add jobs to this store: then the sync worker cannot be woken
+    /// by them and looks at the queue every second instead.
+    fn shared(&self) -> bool;
 }

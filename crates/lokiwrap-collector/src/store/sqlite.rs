@@ -25,7 +25,7 @@ pub struct SqliteStore {
 }
 
 /// Pairs remembered in `counted_sources`.
-const COUNTED_SOURCES_CACHED: usize = 16 * 1024;
+pub(super) const COUNTED_SOURCES_CACHED: usize = 16 * 1024;
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -184,7 +184,7 @@ impl SqliteStore {
 
 /// The parts of a crash report that make its issue: the fingerprint's inputs and the context
 /// that is the same for every occurrence.
-fn crash_details(report: &lokiwrap_report::payload::Report) -> String {
+pub(super) fn crash_details(report: &lokiwrap_report::payload::Report) -> String {
     serde_json::json!({
         "tool": report.tool,
         "error_class": report.error_class,
@@ -197,7 +197,7 @@ fn crash_details(report: &lokiwrap_report::payload::Report) -> String {
 }
 
 /// A source's stored form.
-fn source_hash(salt: &str, source: &str) -> String {
+pub(super) fn source_hash(salt: &str, source: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(salt.as_bytes())
@@ -767,254 +767,61 @@ impl Store for SqliteStore {
             .map_err(failed("prune"))?;
         Ok(())
     }
+
+    /// One collector per file: it always writes to GitHub.
+    fn lead(&self) -> StoreResult<bool> {
+        Ok(true)
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lokiwrap_report::payload::{Report, sample_report};
+    use crate::store::conformance::Backend;
 
-    fn report(error_class: &str) -> Report {
-        let mut report = sample_report("npm", error_class, &["main"]);
-        report.tool_version = Some("10.2.0".into());
-        report.runtime = Some("node".into());
-        report
-    }
+    struct Sqlite(tempfile::TempDir);
 
-    fn received(report: &Report, at: i64) -> Received {
-        Received {
-            report: report.clone(),
-            received_at: at,
-            sync: true,
-            source: format!("address:192.0.2.{}", at % 7),
+    impl Sqlite {
+        fn path(&self) -> std::path::PathBuf {
+            self.0.path().join("db/collector.sqlite")
         }
     }
 
-    #[test]
-    fn a_crashs_senders_are_counted_once_each_within_and_across_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
-        let from = |sender: &str| {
-            let mut item = received(&report("TypeError"), 100);
-            item.source = format!("address:{sender}");
-            item
-        };
-        let key = report("TypeError").fingerprint;
-        let sources = || store.subject(&key).unwrap().unwrap().sources;
-        store.ingest(&[from("a"), from("a"), from("b")]).unwrap();
-        assert_eq!(sources(), 2);
-        // Known pairs are skipped from memory; a new sender still counts.
-        store.ingest(&[from("a"), from("b"), from("a")]).unwrap();
-        assert_eq!(sources(), 2);
-        store.ingest(&[from("b"), from("c")]).unwrap();
-        assert_eq!(sources(), 3);
-        // A reopened store has no memory of pairs, and the database still counts each once.
-        drop(store);
-        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
-        store.ingest(&[from("a"), from("c"), from("d")]).unwrap();
-        assert_eq!(store.subject(&key).unwrap().unwrap().sources, 4);
-    }
-
-    #[test]
-    fn repeats_count_once_per_id_and_keep_one_job() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db/collector.sqlite")).unwrap();
-        let first = report("TypeError");
-        let mut second = report("TypeError");
-        second.os = "macos".into();
-        let outcomes = store
-            .ingest(&[received(&first, 100), received(&second, 105), received(&first, 106)])
-            .unwrap();
-        assert_eq!(outcomes, [Stored::New, Stored::Repeat, Stored::DuplicateId]);
-        let subject = store.subject(&first.fingerprint).unwrap().unwrap();
-        assert_eq!((subject.count, subject.first_seen, subject.last_seen), (2, 100, 105));
-        assert_eq!(subject.details["tool"], "npm");
-        let tallies = store.tallies(&first.fingerprint).unwrap();
-        assert!(tallies.contains(&Tally {
-            dimension: "os_arch".into(),
-            value: "macos/x86_64".into(),
-            count: 1
-        }));
-        assert!(tallies.contains(&Tally {
-            dimension: "tool_version".into(),
-            value: "10.2.0".into(),
-            count: 2
-        }));
-        assert_eq!(store.figures().unwrap().queue_depth, 1);
-        assert_eq!(store.due_job(99).unwrap(), None);
-        assert_eq!(store.due_job(100).unwrap().unwrap().key, first.fingerprint);
-    }
-
-    #[test]
-    fn a_job_stays_when_occurrences_arrive_during_its_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
-        let crash = report("RangeError");
-        store.ingest(&[received(&crash, 10)]).unwrap();
-        store.ingest(&[received(&report("RangeError"), 11)]).unwrap();
-        store.finish_job(&crash.fingerprint, 1, 12, 600).unwrap();
-        assert_eq!(store.due_job(600).unwrap().unwrap().due_at, 600);
-        store.finish_job(&crash.fingerprint, 2, 600, 1200).unwrap();
-        assert_eq!(store.next_due_at().unwrap(), None);
-        assert_eq!(store.subject(&crash.fingerprint).unwrap().unwrap().synced_count, 2);
-    }
-
-    #[test]
-    fn the_store_survives_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("collector.sqlite");
-        let crash = report("KeyError");
-        {
-            let store = SqliteStore::open(&path).unwrap();
-            store.ingest(&[received(&crash, 1)]).unwrap();
-            let link = IssueLink {
-                repo: "acme/triage".into(),
-                number: 7,
-                state: "open".into(),
-                state_reason: None,
-                closed_at: None,
-                etag: Some("\"abc\"".into()),
-            };
-            store.link_issue(&crash.fingerprint, Some(&link)).unwrap();
-            store.bump("issues_created", 1).unwrap();
-            store.record_write(50).unwrap();
+    impl Backend for Sqlite {
+        fn open(&self) -> Box<dyn Store> {
+            Box::new(SqliteStore::open(&self.path()).unwrap())
         }
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            store
-                .subject(&crash.fingerprint)
+
+        fn stored_sources(&self) -> Vec<String> {
+            let store = SqliteStore::open(&self.path()).unwrap();
+            let reader = store.reader();
+            let mut statement = reader.prepare("SELECT source FROM subject_sources").unwrap();
+            statement
+                .query_map([], |row| row.get(0))
                 .unwrap()
-                .unwrap()
-                .issue
-                .unwrap()
-                .number,
-            7
-        );
-        assert_eq!(store.figures().unwrap().counters["issues_created"], 1);
-        assert_eq!(store.writes_since(0).unwrap(), (1, Some(50)));
+                .map(Result::unwrap)
+                .collect()
+        }
+    }
+
+    fn backend() -> Option<Sqlite> {
+        Some(Sqlite(tempfile::tempdir().unwrap()))
+    }
+
+    crate::store::conformance::tests!(backend());
+
+    #[test]
+    fn the_file_is_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
         let mode: String = store
             .reader()
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-    }
-
-    fn failure(key: &str, id: &str, at: i64) -> Occurrence {
-        Occurrence {
-            key: key.into(),
-            kind: Kind::PluginFailure,
-            repo: "acme/plugin".into(),
-            details: serde_json::json!({"plugin": "acme/plugin"}),
-            id: Some(id.into()),
-            source: "address:192.0.2.1".into(),
-            received_at: at,
-            window_secs: 100,
-        }
-    }
-
-    #[test]
-    fn sources_are_counted_once_each_and_kept_only_hashed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("c.sqlite")).unwrap();
-        let mut one = failure(&"a".repeat(64), "1", 100);
-        for id in 0..5 {
-            one.id = Some(format!("same-sender-{id}"));
-            store.record(&one).unwrap();
-        }
-        let subject = store.subject(&one.key).unwrap().unwrap();
-        assert_eq!((subject.count, subject.sources), (5, 1));
-        for n in 0..100 {
-            one.id = Some(format!("sender-{n}"));
-            one.source = format!("address:198.51.100.{n}");
-            store.record(&one).unwrap();
-        }
-        let subject = store.subject(&one.key).unwrap().unwrap();
-        assert_eq!(subject.sources, crate::config::MAX_COUNTED_SOURCES);
-        let stored: Vec<String> = store
-            .reader()
-            .prepare("SELECT source FROM subject_sources")
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert!(
-            stored.iter().all(|s| !s.contains("198.51") && !s.contains("192.0")),
-            "{stored:?}"
-        );
-    }
-
-    #[test]
-    fn merged_failures_are_counted_on_the_subject_they_went_to() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
-        assert_eq!(store.record(&failure("a", "d1", 10)).unwrap(), Stored::New);
-        assert_eq!(store.record(&failure("a", "d1", 11)).unwrap(), Stored::DuplicateId);
-        assert_eq!(store.record(&failure("b", "d2", 12)).unwrap(), Stored::New);
-        let link = IssueLink {
-            repo: "acme/plugin".into(),
-            number: 3,
-            state: "open".into(),
-            state_reason: None,
-            closed_at: None,
-            etag: None,
-        };
-        store.link_issue("a", Some(&link)).unwrap();
-        assert_eq!(
-            store
-                .newest_with_issue("acme/plugin", &[Kind::PluginFailure])
-                .unwrap()
-                .as_deref(),
-            Some("a")
-        );
-        assert_eq!(store.newest_with_issue("acme/plugin", &[Kind::Crash]).unwrap(), None);
-        store.merge_into("b", "a", 13).unwrap();
-        store.record(&failure("b", "d3", 14)).unwrap();
-        assert_eq!(store.subject("a").unwrap().unwrap().count, 3);
-        assert_eq!(store.merged_keys("a").unwrap(), ["b"]);
-        assert_eq!(store.due_job(100).unwrap().unwrap().key, "a");
-        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, None);
-        store.record(&failure("a", "d4", 500)).unwrap();
-        assert_eq!(store.subject("a").unwrap().unwrap().quiet_return, Some(486));
-    }
-
-    #[test]
-    fn a_subject_is_found_by_its_issue_in_any_case_of_the_repository() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("collector.sqlite")).unwrap();
-        let crash = report("TypeError");
-        store.ingest(&[received(&crash, 100)]).unwrap();
-        assert!(
-            store.subject_by_issue("acme/triage", 7).unwrap().is_none(),
-            "not filed yet"
-        );
-        let link = IssueLink {
-            repo: "acme/triage".into(),
-            number: 7,
-            state: "open".into(),
-            state_reason: None,
-            closed_at: None,
-            etag: None,
-        };
-        store.link_issue(&crash.fingerprint, Some(&link)).unwrap();
-        let found = store.subject_by_issue("Acme/Triage", 7).unwrap().unwrap();
-        assert_eq!(found.key, crash.fingerprint);
-        assert!(store.subject_by_issue("acme/other", 7).unwrap().is_none());
-        assert!(store.subject_by_issue("acme/triage", 8).unwrap().is_none());
-        assert!(store.subject_by_issue("acme/triag", 7).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_daily_cap_holds_across_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("collector.sqlite");
-        {
-            let store = SqliteStore::open(&path).unwrap();
-            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(1));
-            assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), Some(2));
-        }
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.count_daily("autofix", 20_000, 2).unwrap(), None);
-        assert_eq!(store.count_daily("autofix", 20_001, 2).unwrap(), Some(1));
     }
 }
