@@ -9,6 +9,7 @@ mod attacks_github;
 mod attacks_hidden_secrets;
 mod attacks_markers;
 mod attacks_unsigned;
+mod cluster;
 mod fake_github_itself;
 mod github;
 mod hotfix;

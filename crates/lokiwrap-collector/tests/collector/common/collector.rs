@@ -29,20 +29,25 @@ impl Collector {
 
     /// Same, keeping its database in `dir` (to restart a collector on the same store).
     pub fn start_in(dir: tempfile::TempDir, config: &str, env: &[(&str, &str)]) -> Collector {
-        Collector::launch(dir, config, env, None, &[])
+        Collector::launch(dir, config, env, None, &[], None)
+    }
+
+    /// Starts a collector on the shared database `url` (PostgreSQL).
+    pub fn start_on(url: &str, config: &str, env: &[(&str, &str)]) -> Collector {
+        Collector::launch(tempfile::tempdir().unwrap(), config, env, None, &[], Some(url))
     }
 
     /// Starts a collector through `wrapper`: the wrapper's arguments, then the collector's
     /// directory, then the collector's command line (`sh -c '...' DIR lokiwrap-collector ...`).
     /// The wrapper must end by exec-ing the collector, so that its pid is the collector's.
     pub fn start_wrapped(config: &str, wrapper: &[&str]) -> Collector {
-        Collector::launch(tempfile::tempdir().unwrap(), config, &[], None, wrapper)
+        Collector::launch(tempfile::tempdir().unwrap(), config, &[], None, wrapper, None)
     }
 
     /// Starts a collector whose descriptor limit (`ulimit -n`) is `descriptors`, as a service
     /// unit's `LimitNOFILE` would set it.
     pub fn start_with_descriptors(config: &str, descriptors: u64) -> Collector {
-        Collector::launch(tempfile::tempdir().unwrap(), config, &[], Some(descriptors), &[])
+        Collector::launch(tempfile::tempdir().unwrap(), config, &[], Some(descriptors), &[], None)
     }
 
     fn launch(
@@ -51,6 +56,7 @@ impl Collector {
         env: &[(&str, &str)],
         descriptors: Option<u64>,
         wrapper: &[&str],
+        database: Option<&str>,
     ) -> Collector {
         let config_path = dir.path().join("collector.toml");
         std::fs::write(&config_path, config).unwrap();
@@ -66,7 +72,7 @@ impl Collector {
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .arg("--database")
-            .arg(dir.path().join("collector.sqlite"))
+            .arg(database.map_or_else(|| dir.path().join("collector.sqlite"), PathBuf::from))
             .env("LOKIWRAP_ADMIN_TOKEN", ADMIN_TOKEN)
             .env_remove("LOKIWRAP_GITHUB_TOKEN")
             .env_remove("LOKIWRAP_LOG")

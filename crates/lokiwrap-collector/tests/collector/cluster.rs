@@ -1,0 +1,213 @@
+//! Several collectors on one PostgreSQL database, as an organisation runs them behind a load
+//! balancer: any of them accepts any report, and the cluster files one issue per subject with
+//! its GitHub writes paced as one, even when the collector making them is killed.
+//!
+//! Needs a PostgreSQL server: `LOKIWRAP_TEST_POSTGRES=postgres://USER:PASSWORD@127.0.0.1:5432/postgres`
+//! naming a role with CREATEDB. Without it the test says so and passes, unless
+//! `LOKIWRAP_REQUIRE_POSTGRES=1` (as in CI), where it fails.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::collector::{Collector, report};
+use crate::common::fake_github::{Call, FakeGithub, Issue, TEST_TOKEN};
+use lokiwrap_collector::testing::TestDatabase;
+use serde_json::{Value, json};
+
+const TRIAGE: &str = "acme/triage";
+const WRITE_INTERVAL: Duration = Duration::from_millis(200);
+const WAIT: Duration = Duration::from_secs(90);
+/// Reports sent before the collector making the GitHub writes is killed: half of them.
+const KILL_AFTER: usize = 530;
+
+fn config(api_url: &str) -> String {
+    format!(
+        "[limits]\nper_ip_per_minute = 100000\nper_project_per_minute = 100000\n\n\
+         [github]\napi_url = \"{api_url}\"\ntriage_repo = \"{TRIAGE}\"\n\
+         write_interval_ms = {}\nnotify_interval_ms = {}\nupdate_interval_secs = 1\nrate_limit_wait_secs = 1\n\
+         request_timeout_secs = 5\nambiguous_retry_secs = 1\n",
+        WRITE_INTERVAL.as_millis(),
+        WRITE_INTERVAL.as_millis(),
+    )
+}
+
+fn fingerprint(crash: &Value) -> String {
+    crash["fingerprint"].as_str().unwrap().to_string()
+}
+
+fn again(crash: &Value) -> Value {
+    let mut next = crash.clone();
+    next["id"] = json!(lokiwrap_report::payload::new_id().unwrap());
+    next
+}
+
+fn issues_of(issues: &[Issue], fingerprint: &str) -> Vec<Issue> {
+    let marker = format!("<!-- lokiwrap-fingerprint: {fingerprint} -->");
+    issues
+        .iter()
+        .filter(|issue| issue.body.as_deref().is_some_and(|body| body.contains(&marker)))
+        .cloned()
+        .collect()
+}
+
+fn occurrences(issue: &Issue) -> Option<u64> {
+    issue
+        .body
+        .as_deref()?
+        .lines()
+        .find_map(|line| line.strip_prefix("| Occurrences | ")?.strip_suffix(" |")?.parse().ok())
+}
+
+/// The index of the collector that logged taking the GitHub writer lock, waiting for one.
+fn leader(collectors: &[Collector]) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let leading: Vec<usize> = (0..collectors.len())
+            .filter(|&i| collectors[i].logs().contains("now makes the GitHub writes"))
+            .collect();
+        match leading.as_slice() {
+            [one] => return *one,
+            [] if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => panic!(
+                "expected one collector to make the GitHub writes, found {leading:?}:\n{}",
+                collectors
+                    .iter()
+                    .map(Collector::logs)
+                    .collect::<Vec<_>>()
+                    .join("\n---\n")
+            ),
+        }
+    }
+}
+
+#[test]
+fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let fake = FakeGithub::start();
+    let settings = config(&fake.url);
+    let env = [("LOKIWRAP_GITHUB_TOKEN", TEST_TOKEN)];
+    let collectors: Vec<Collector> = (0..3)
+        .map(|_| Collector::start_on(&database.url, &settings, &env))
+        .collect();
+    let urls: Vec<String> = collectors.iter().map(|c| c.url.clone()).collect();
+    let writer = leader(&collectors);
+
+    let popular = report("python3", "KeyError", &["lookup", "main"]);
+    let others: Vec<Value> = (0..20)
+        .map(|n| report("npm", &format!("Error{n}"), &["build", &format!("step{n}")]))
+        .collect();
+    let mut bodies: Vec<String> = (0..1000).map(|_| again(&popular).to_string()).collect();
+    for other in &others {
+        bodies.extend((0..3).map(|_| again(other).to_string()));
+    }
+
+    // Every report goes to the collectors in turn; one refused or cut off by the kill is sent
+    // again, with the same id, to the next one that is up.
+    let killed = AtomicUsize::new(usize::MAX);
+    let sent = AtomicUsize::new(0);
+    let accepted = Mutex::new(0usize);
+    let victim = Mutex::new(Some(collectors[writer].pid()));
+    std::thread::scope(|scope| {
+        for (thread, chunk) in bodies.chunks(bodies.len().div_ceil(12)).enumerate() {
+            let (urls, killed, sent, accepted, victim) = (&urls, &killed, &sent, &accepted, &victim);
+            scope.spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                for (n, body) in chunk.iter().enumerate() {
+                    // Half-way through, the collector making the GitHub writes is killed.
+                    if sent.fetch_add(1, Ordering::SeqCst) == KILL_AFTER
+                        && let Some(pid) = victim.lock().unwrap().take()
+                    {
+                        nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        )
+                        .unwrap();
+                        killed.store(writer, Ordering::SeqCst);
+                    }
+                    let mut target = (thread + n) % urls.len();
+                    let mut tries = 0;
+                    loop {
+                        if target != killed.load(Ordering::SeqCst) {
+                            // A request cut off by the kill has no answer: it counts as not accepted.
+                            let status = client
+                                .post(format!("{}/v1/crash", urls[target]))
+                                .header("content-type", "application/json")
+                                .body(body.clone())
+                                .send()
+                                .map_or(0, |answer| answer.status().as_u16());
+                            if status == 202 {
+                                *accepted.lock().unwrap() += 1;
+                                break;
+                            }
+                        }
+                        tries += 1;
+                        assert!(tries < 30, "no collector accepted a report");
+                        target = (target + 1) % urls.len();
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(*accepted.lock().unwrap(), bodies.len());
+    assert_eq!(killed.load(Ordering::SeqCst), writer, "the writer was never killed");
+
+    // One of the survivors takes over the writes and brings every issue up to date.
+    let survivors: Vec<&Collector> = (0..3).filter(|&i| i != writer).map(|i| &collectors[i]).collect();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let issues = fake.issues(TRIAGE);
+        let done = issues_of(&issues, &fingerprint(&popular))
+            .first()
+            .is_some_and(|issue| occurrences(issue) == Some(1000))
+            && others.iter().all(|other| {
+                issues_of(&issues, &fingerprint(other))
+                    .first()
+                    .is_some_and(|issue| occurrences(issue) == Some(3))
+            });
+        if done {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster never brought its issues up to date: {} issues\n{}",
+            issues.len(),
+            survivors.iter().map(|c| c.logs()).collect::<Vec<_>>().join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let issues = fake.issues(TRIAGE);
+    assert_eq!(issues.len(), 21, "one issue per crash, no duplicate: {issues:#?}");
+    for crash in std::iter::once(&popular).chain(&others) {
+        assert_eq!(issues_of(&issues, &fingerprint(crash)).len(), 1);
+    }
+    assert_eq!(fake.count("POST", "/repos/acme/triage/issues"), 21);
+    let takeovers = survivors
+        .iter()
+        .filter(|c| c.logs().contains("now makes the GitHub writes"))
+        .count();
+    assert_eq!(takeovers, 1, "exactly one survivor took over the writes");
+
+    // Paced as one: no two writes from the whole cluster closer than the interval.
+    let journal = fake.journal();
+    let writes: Vec<&Call> = journal.iter().filter(|call| call.method != "GET").collect();
+    for pair in writes.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= WRITE_INTERVAL,
+            "{} {} then {} {} after {gap:?}",
+            pair[0].method,
+            pair[0].path,
+            pair[1].method,
+            pair[1].path
+        );
+    }
+    assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+}
