@@ -211,3 +211,48 @@ fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer()
     }
     assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
 }
+
+/// `url` split into itself without a password, and the password.
+fn without_password(url: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (user_info, tail) = rest.split_once('@').unwrap();
+    let (user, password) = user_info.split_once(':').unwrap();
+    (format!("{scheme}://{user}@{tail}"), password.to_string())
+}
+
+#[test]
+fn the_password_may_come_from_pgpassword_and_a_wrong_one_is_named_but_never_shown() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let (bare, password) = without_password(&database.url);
+    let collector = Collector::start_on(&bare, "", &[("PGPASSWORD", &password)]);
+    let health = reqwest::blocking::get(format!("{}/healthz", collector.url)).unwrap();
+    assert_eq!(health.status(), 200, "{}", collector.logs());
+    assert!(collector.logs().contains("lokiwrap-collector listening"));
+    drop(collector);
+
+    let wrong = "pg-wrong-password-x7";
+    for (url, env) in [
+        (bare.clone(), vec![("PGPASSWORD", wrong)]),
+        (lokiwrap_collector::testing::with_password(&database.url, wrong), vec![]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("collector.toml"), "").unwrap();
+        let output = std::process::Command::new(crate::common::collector::binary())
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(dir.path().join("collector.toml"))
+            .args(["--database", &url])
+            .envs(env)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "started with a wrong password: {stderr}");
+        assert!(stderr.contains("PostgreSQL refused the login"), "{stderr}");
+        assert!(
+            stderr.contains("PGPASSWORD"),
+            "the message names where the password comes from: {stderr}"
+        );
+        assert!(!stderr.contains(wrong), "the password was shown: {stderr}");
+    }
+}
