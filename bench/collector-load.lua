@@ -10,8 +10,11 @@ function setup(thread)
   thread:set("tag", thread_tag)
 end
 
+-- Several wrk processes at once (bench/collector_cluster.sh) each set LOAD_SEED apart, so that
+-- their ids and new fingerprints differ: the same id twice would be counted once.
 function init(args)
-  math.randomseed(os.time() + (tag or 0) * 7919)
+  tag = (tag or 0) + 1000 * tonumber(os.getenv("LOAD_SEED") or "0")
+  math.randomseed(os.time() + tag * 7919)
 end
 
 local function uuid()
