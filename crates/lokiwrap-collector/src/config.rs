@@ -12,7 +12,8 @@ use serde::Deserialize;
 pub struct Config {
     /// Address and port to listen on.
     pub listen: String,
-    /// The SQLite file; absent = `collector.sqlite` in the platform data directory.
+    /// The SQLite file, or a `postgres://` URL; absent = `collector.sqlite` in the platform
+    /// data directory.
     pub database: Option<PathBuf>,
     /// The environment variable holding the bearer token for `/v1/stats`; unset = no stats.
     pub admin_token_env: String,
