@@ -20,6 +20,9 @@ const WRITE_INTERVAL: Duration = Duration::from_millis(200);
 const WAIT: Duration = Duration::from_secs(90);
 /// Reports sent before the collector making the GitHub writes is killed: half of them.
 const KILL_AFTER: usize = 530;
+/// Issues the first writer files before it is killed, so that it dies in the middle of its
+/// writes and its successor has issues left to file and to bring up to date.
+const FILED_BEFORE_KILL: usize = 5;
 
 fn config(api_url: &str) -> String {
     format!(
@@ -107,22 +110,31 @@ fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer()
     // Every report goes to the collectors in turn; one refused or cut off by the kill is sent
     // again, with the same id, to the next one that is up.
     let killed = AtomicUsize::new(usize::MAX);
+    let filed_before_kill = AtomicUsize::new(0);
     let sent = AtomicUsize::new(0);
     let accepted = Mutex::new(0usize);
     let victim = Mutex::new(Some(collectors[writer].pid()));
+    let creations = "/repos/acme/triage/issues";
     std::thread::scope(|scope| {
         for (thread, chunk) in bodies.chunks(bodies.len().div_ceil(12)).enumerate() {
             let (urls, killed, sent, accepted, victim) = (&urls, &killed, &sent, &accepted, &victim);
+            let (fake, filed_before_kill) = (&fake, &filed_before_kill);
             scope.spawn(move || {
                 let client = reqwest::blocking::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
                     .unwrap();
                 for (n, body) in chunk.iter().enumerate() {
-                    // Half-way through, the collector making the GitHub writes is killed.
+                    // Half-way through, once it has filed a few issues, the collector making
+                    // the GitHub writes is killed.
                     if sent.fetch_add(1, Ordering::SeqCst) == KILL_AFTER
                         && let Some(pid) = victim.lock().unwrap().take()
                     {
+                        assert!(
+                            fake.wait_for("POST", creations, FILED_BEFORE_KILL, Duration::from_secs(30)),
+                            "the first writer filed fewer than {FILED_BEFORE_KILL} issues in 30 s"
+                        );
+                        filed_before_kill.store(fake.count("POST", creations), Ordering::SeqCst);
                         nix::sys::signal::kill(
                             nix::unistd::Pid::from_raw(pid as i32),
                             nix::sys::signal::Signal::SIGKILL,
@@ -157,6 +169,11 @@ fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer()
     });
     assert_eq!(*accepted.lock().unwrap(), bodies.len());
     assert_eq!(killed.load(Ordering::SeqCst), writer, "the writer was never killed");
+    let filed_first = filed_before_kill.load(Ordering::SeqCst);
+    assert!(
+        filed_first < 21,
+        "the first writer filed all 21 issues before it was killed: the take-over had nothing to file"
+    );
 
     // One of the survivors takes over the writes and brings every issue up to date.
     let survivors: Vec<&Collector> = (0..3).filter(|&i| i != writer).map(|i| &collectors[i]).collect();
@@ -188,7 +205,7 @@ fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer()
     for crash in std::iter::once(&popular).chain(&others) {
         assert_eq!(issues_of(&issues, &fingerprint(crash)).len(), 1);
     }
-    assert_eq!(fake.count("POST", "/repos/acme/triage/issues"), 21);
+    assert_eq!(fake.count("POST", creations), 21, "{filed_first} filed before the kill");
     let takeovers = survivors
         .iter()
         .filter(|c| c.logs().contains("now makes the GitHub writes"))
