@@ -208,8 +208,9 @@ pub struct PostgresStore {
     shown: String,
     source_salt: String,
     /// (fingerprint, source hash) pairs this instance has committed. Safe with other instances
-    /// writing too: a remembered pair is in `subject_sources` already (rows there are never
-    /// deleted), so the insert it spares could only have changed nothing.
+    /// writing too: a remembered pair is in `subject_sources` already, or its subject had its
+    /// `MAX_COUNTED_SOURCES` then; rows there are never deleted and the count never goes down,
+    /// so the insert it spares could only have changed nothing.
     counted_sources: Mutex<lru::LruCache<(String, String), ()>>,
     leadership: Mutex<Leadership>,
 }
@@ -254,6 +255,13 @@ impl PostgresStore {
                  postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
             )
         })?;
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            return Err(format!(
+                "--database {shown} asks for TLS (sslmode=require), but this collector connects to PostgreSQL \
+                 without TLS; drop sslmode=require and keep the database on loopback or a private network \
+                 (or reach it through a tunnel that encrypts)"
+            ));
+        }
         if config.get_user().is_none() {
             return Err(format!(
                 "--database {shown} names no user; write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
@@ -1272,6 +1280,16 @@ mod tests {
         );
         assert_eq!(masked("postgres://a:b:c@d@host/x"), "postgres://a:***@host/x");
         assert!(!masked("postgres://lw:p@ss@host").contains("p@ss"));
+    }
+
+    #[test]
+    fn a_url_that_requires_tls_is_refused_by_name_before_connecting() {
+        let Err(error) = PostgresStore::open("postgres://u:hidden-pw@127.0.0.1:1/x?sslmode=require") else {
+            panic!("sslmode=require was accepted without TLS")
+        };
+        assert!(error.contains("sslmode=require"), "{error}");
+        assert!(error.contains("without TLS"), "{error}");
+        assert!(!error.contains("hidden-pw"), "{error}");
     }
 
     #[test]
