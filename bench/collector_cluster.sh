@@ -52,7 +52,7 @@ fresh_db() {
   psql -q "$ADMIN" -c "CREATE DATABASE $DB" >/dev/null
 }
 # load N PORT...: wrk against each port at once, CONNECTIONS split between them; prints
-# "requests/s p99_ms" (the sum of rates, the worst p99).
+# "requests/s p99_ms answered" (the sum of rates, the worst p99, the sum of 2xx answers).
 load() {
   local n=$1; shift
   local files=() pids=()
@@ -68,12 +68,14 @@ import re, sys
 def ms(v):
     for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
         if v.endswith(unit): return float(v[: -len(unit)]) * f
-rate = 0.0; p99 = 0.0
+rate = 0.0; p99 = 0.0; answered = 0
 for name in sys.argv[1:]:
     text = open(name).read()
     rate += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     p99 = max(p99, ms(re.search(r"\s99%\s+(\S+)", text).group(1)))
-print(f"{rate:.0f} {p99:.2f}")
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    answered += int(re.search(r"(\d+) requests in", text).group(1)) - (int(failed.group(1)) if failed else 0)
+print(f"{rate:.0f} {p99:.2f} {answered}")
 PY
 }
 # Reports the database holds, whichever collector took them.
@@ -81,19 +83,19 @@ stored() { psql -qtA "$DB_URL" -c "SELECT coalesce(sum(count), 0) FROM subjects"
 
 echo "== one collector, SQLite ($CONNECTIONS connections, $DURATION)"
 start 18581 "$OUT/collector.sqlite"
-read -r sqlite_rps sqlite_p99 <<<"$(load 1 18581)"
+read -r sqlite_rps sqlite_p99 _ <<<"$(load 1 18581)"
 stop_all
 echo "== one collector, PostgreSQL"
 fresh_db
 start 18582 "$DB_URL"
-read -r pg1_rps pg1_p99 <<<"$(load 1 18582)"
+read -r pg1_rps pg1_p99 pg1_answered <<<"$(load 1 18582)"
 pg1_stored=$(stored)
 stop_all
 echo "== two collectors, one PostgreSQL database"
 fresh_db
 start 18583 "$DB_URL"
 start 18584 "$DB_URL"
-read -r pg2_rps pg2_p99 <<<"$(load 2 18583 18584)"
+read -r pg2_rps pg2_p99 pg2_answered <<<"$(load 2 18583 18584)"
 pg2_stored=$(stored)
 stop_all
 
@@ -102,4 +104,4 @@ printf '\n| setup | accepted reports/s | p99 | against SQLite |\n|---|---:|---:|
 printf '| one collector, SQLite | %s | %s ms | 1.00x |\n' "$sqlite_rps" "$sqlite_p99"
 printf '| one collector, PostgreSQL | %s | %s ms | %s |\n' "$pg1_rps" "$pg1_p99" "$(ratio "$pg1_rps" "$sqlite_rps")"
 printf '| two collectors, one PostgreSQL | %s | %s ms | %s |\n' "$pg2_rps" "$pg2_p99" "$(ratio "$pg2_rps" "$sqlite_rps")"
-echo "(counted in PostgreSQL: $pg1_stored reports from one collector, $pg2_stored from two)"
+echo "(counted in PostgreSQL: $pg1_stored of $pg1_answered answered reports with one collector, $pg2_stored of $pg2_answered with two)"
