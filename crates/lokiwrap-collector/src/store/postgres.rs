@@ -1313,6 +1313,19 @@ mod tests {
     }
 
     #[test]
+    fn the_health_check_asks_the_server_and_fails_once_the_database_is_gone() {
+        let Some(db) = TestDatabase::create() else { return };
+        let store = PostgresStore::open(&db.url).unwrap();
+        store.check().unwrap();
+        drop(db);
+        let error = store.check().expect_err("a dropped database passed the health check");
+        assert!(
+            error.to_string().contains("the store could not read its settings"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn collectors_starting_together_migrate_once() {
         let Some(db) = TestDatabase::create() else { return };
         let opened: Vec<Result<PostgresStore, String>> = std::thread::scope(|scope| {
