@@ -21,7 +21,9 @@ const WAIT: Duration = Duration::from_secs(90);
 /// Reports sent before the collector making the GitHub writes is killed: half of them.
 const KILL_AFTER: usize = 530;
 /// Issues the first writer files before it is killed, so that it dies in the middle of its
-/// writes and its successor has issues left to file and to bring up to date.
+/// writes and its successor has issues left to file and to bring up to date. The kill follows
+/// the fifth creation within milliseconds, so it mostly lands before the store links that
+/// issue: the successor must find it by its marker rather than file it again.
 const FILED_BEFORE_KILL: usize = 5;
 
 fn config(api_url: &str) -> String {
@@ -227,6 +229,19 @@ fn three_collectors_file_one_paced_issue_per_crash_and_survive_a_killed_writer()
         );
     }
     assert!(fake.problems().is_empty(), "{:#?}", fake.problems());
+
+    // Each survivor's health is the shared store's, and its stats show the cluster's subjects,
+    // queue and issues (the request counts are its own).
+    for survivor in &survivors {
+        let health = reqwest::blocking::get(format!("{}/healthz", survivor.url)).unwrap();
+        assert_eq!(health.status(), 200, "{}", survivor.logs());
+        let stats = survivor.wait_for_stats(WAIT, |stats| stats["github_queue_depth"] == 0);
+        assert_eq!(stats["fingerprints"], 21, "{stats:#}");
+        // Counted by both writers, in the store; an issue the first one filed as it was killed
+        // is adopted by its successor rather than counted as created.
+        let created = stats["issues"]["issues_created"].as_u64().unwrap();
+        assert!((20..=21).contains(&created), "{stats:#}");
+    }
 }
 
 /// `url` split into itself without a password, and the password.
