@@ -11,10 +11,12 @@
 //! GitHub writes stay exactly-once and paced across the cluster because only one instance makes
 //! them: the one holding a session-level advisory lock (`pg_try_advisory_lock`) on a dedicated
 //! connection (`Store::lead`). A lock rather than a leader row with a lease: PostgreSQL releases
-//! a session lock the moment that session ends, so a leader killed with `kill -9` or cut off
-//! from the database hands over within the followers' one-second retry, and no clock or lease
-//! length has to be trusted. The sync worker asks before every job and again before every write;
-//! when the lock's connection has gone it stops writing at once. The hourly budget, the issues
+//! a session lock the moment that session ends, so a leader killed with `kill -9` hands over
+//! within the followers' one-second retry, and no clock or lease length has to be trusted. A
+//! leader whose host or network vanishes stops writing once its check of the lock's connection
+//! goes unanswered for 5 s, and the server's keepalive on that session (`LOCK_KEEPALIVE`) ends
+//! it, freeing the lock, after about 25 s of silence. The sync worker asks before every job and
+//! again before every write; when the lock's connection has gone it stops writing at once. The hourly budget, the issues
 //! per repository and the queue already live in the database, so a new leader carries on where
 //! the old one stopped; it first waits a whole write interval, and it forgets what it knew of
 //! each repository's issues, reading their hidden markers again before filing, so that an issue
@@ -49,6 +51,13 @@ const POOL_SIZE: usize = 8;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the writer lock's liveness check may take before the lock is given up for lost.
 const LOCK_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The server's TCP keepalive on the writer lock's session: a leader whose host or network
+/// vanishes sends no FIN, and with the operating system's defaults PostgreSQL would hold its
+/// lock for hours. With these it ends the session, and frees the lock, within about 25 s of
+/// silence; by then the leader has stopped writing, since its own check gives up after
+/// `LOCK_CHECK_TIMEOUT`. (Ignored on a Unix socket, where the peer cannot vanish that way.)
+const LOCK_KEEPALIVE: &str =
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3";
 /// Transactions retried after PostgreSQL broke a deadlock or a serialisation conflict.
 const RETRIES: u32 = 5;
 /// The advisory lock keys: `lokiwrap` in ASCII, and the next number for migrations. Advisory
@@ -432,6 +441,9 @@ impl PostgresStore {
                         tracing::debug!(%error, "the GitHub writer lock's connection ended");
                     }
                 });
+                tokio::time::timeout(LOCK_CHECK_TIMEOUT, client.batch_execute(LOCK_KEEPALIVE))
+                    .await
+                    .map_err(|_| Failure::Timeout)??;
                 state.client.insert(client)
             }
         };
@@ -1388,6 +1400,33 @@ mod tests {
         while !second.lead().unwrap() {
             assert!(std::time::Instant::now() < deadline, "the lock was never released");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn the_server_drops_a_silent_writer_lock_session_within_seconds() {
+        let Some(db) = TestDatabase::create() else { return };
+        let store = PostgresStore::open(&db.url).unwrap();
+        assert!(store.lead().unwrap());
+        let state = store.leadership.lock().unwrap();
+        let client = state.client.as_ref().unwrap();
+        let settings: Vec<String> = store
+            .block_on(async {
+                let mut found = Vec::new();
+                for name in ["tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count"] {
+                    found.push(client.query_one(&format!("SHOW {name}"), &[]).await?.get(0));
+                }
+                Ok(found)
+            })
+            .unwrap();
+        // Over a Unix socket the server has no TCP keepalive to set, and shows 0.
+        let over_tcp = !store
+            .config
+            .get_hosts()
+            .iter()
+            .any(|host| matches!(host, tokio_postgres::config::Host::Unix(_)));
+        if over_tcp {
+            assert_eq!(settings, ["10", "5", "3"]);
         }
     }
 
