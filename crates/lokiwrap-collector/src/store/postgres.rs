@@ -49,6 +49,9 @@ use super::{
 const POOL_SIZE: usize = 8;
 /// How long a request may wait for a connection, or a new connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long data sent to the server may go unacknowledged, and a connection stay silent,
+/// before the connection is given up for dead.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the writer lock's liveness check may take before the lock is given up for lost.
 const LOCK_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The server's TCP keepalive on the writer lock's session: a leader whose host or network
@@ -286,6 +289,16 @@ impl PostgresStore {
         }
         if config.get_application_name().is_none() {
             config.application_name("lokiwrap-collector");
+        }
+        // A server that vanishes without closing its connections (a lost host or network) fails
+        // a query in about 30 s, answered as busy (503), instead of holding the writer thread
+        // and every report waiting on it for the kernel's quarter of an hour. The URL's own
+        // values win.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if !url.contains("keepalives_idle") {
+            config.keepalives_idle(TCP_USER_TIMEOUT);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
