@@ -287,7 +287,11 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| format!("not a valid collector configuration: {e}"))?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| format!("not a valid collector configuration: {e}"))?;
+        if config.hotfix.kernel_repo.is_none() {
+            config.hotfix.kernel_repo = config.github.triage_repo.as_ref().map(|r| r.to_ascii_lowercase());
+        }
         config.check()?;
         Ok(config)
     }

@@ -40,7 +40,7 @@ pub const ISSUE_COUNTS: [&str; 8] = [
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 15] = [
+pub const HOTFIX_COUNTS: [&str; 18] = [
     "hotfix_accepted",
     "confirmed",
     "confirm_refused",
@@ -56,6 +56,9 @@ pub const HOTFIX_COUNTS: [&str; 15] = [
     "hotfix_ignored_conclusion_not_failure",
     "hotfix_ignored_no_target_repo",
     "hotfix_ignored_not_in_target_repos",
+    "hotfix_ignored_no_kernel_repo",
+    "hotfix_missing_kernel_token",
+    "hotfix_ignored_missing_token",
 ];
 
 pub struct Stats {

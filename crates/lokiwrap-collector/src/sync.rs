@@ -277,6 +277,12 @@ impl Worker {
     fn labels(&self, subject: &Subject) -> Vec<String> {
         match subject.kind {
             Kind::Crash => self.config.github.labels.clone(),
+            // The kernel's own failures are never for auto-fix, whatever the labels say.
+            Kind::PluginFailure if hotfix::is_kernel_failure(&subject.details) => {
+                let labels = &self.config.hotfix.issue_labels;
+                let kept: Vec<String> = labels.iter().filter(|l| *l != "autofix").cloned().collect();
+                if kept.is_empty() { labels.clone() } else { kept }
+            }
             Kind::PluginFailure | Kind::WorkflowFailure => self.config.hotfix.issue_labels.clone(),
         }
     }
@@ -363,6 +369,7 @@ impl Worker {
         commented?;
         if let Some(autofix) = &self.autofix
             && self.config.autofix_on()
+            && !hotfix::is_kernel_failure(&subject.details)
         {
             let request = autofix::Request {
                 key: key.to_string(),

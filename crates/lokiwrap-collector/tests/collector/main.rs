@@ -13,5 +13,6 @@ mod fake_github_itself;
 mod github;
 mod hotfix;
 mod ingest;
+mod kernel_plugin;
 mod promotion;
 mod store_upgrade;
