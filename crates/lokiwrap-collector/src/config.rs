@@ -197,6 +197,9 @@ pub struct Github {
     pub max_attempts: u32,
     /// Timeout of one GitHub request.
     pub request_timeout_secs: u64,
+    /// `[github.app]`: file as a GitHub App (each repository with its installation's token)
+    /// instead of with `token_env`'s token; setting both is refused at start.
+    pub app: Option<super::github_app::AppConfig>,
 }
 
 impl Default for Config {
@@ -254,6 +257,7 @@ impl Default for Github {
             relist_secs: 3600,
             max_attempts: 8,
             request_timeout_secs: 30,
+            app: None,
         }
     }
 }

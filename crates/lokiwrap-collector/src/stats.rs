@@ -28,7 +28,7 @@ pub const COUNTS: [&str; 5] = [
     "store_errors",
 ];
 /// The GitHub counts, kept in the store by the sync worker.
-pub const ISSUE_COUNTS: [&str; 8] = [
+pub const ISSUE_COUNTS: [&str; 9] = [
     "issues_created",
     "issues_updated",
     "issues_reopened",
@@ -37,6 +37,8 @@ pub const ISSUE_COUNTS: [&str; 8] = [
     "comments_created",
     "hotfix_merged",
     "issues_promoted",
+    // Jobs parked because the GitHub App is not installed on their repository.
+    "github_app_not_installed",
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.

@@ -181,10 +181,17 @@ impl Worker {
         let wait = match &failure {
             Failure::Limited { .. } | Failure::Unauthorized(_) if !self.wake.stopping() => {
                 if let Failure::Unauthorized(_) = failure {
-                    tracing::error!(
-                        "GitHub refused the token in {}: give it Issues: write on the routed repositories",
-                        self.config.github.token_env
-                    );
+                    match &self.config.github.app {
+                        Some(_) => tracing::error!(
+                            %failure,
+                            "GitHub refused the App's credentials: give the App Issues: write, and check \
+                             github.app.app_id and github.app.private_key_file"
+                        ),
+                        None => tracing::error!(
+                            "GitHub refused the token in {}: give it Issues: write on the routed repositories",
+                            self.config.github.token_env
+                        ),
+                    }
                 }
                 self.wait_out(&failure);
                 0
@@ -202,6 +209,25 @@ impl Worker {
                 // GitHub's lists can lag behind a create: give the issue time to show before looking.
                 let settle = self.config.github.ambiguous_retry_secs as i64;
                 (5i64 << (attempts - 1).min(10)).max(settle).min(PARK_SECS)
+            }
+            Failure::NotInstalled(repo) => {
+                // Not the job's fault: it keeps its attempts and waits for the App to be installed.
+                let recheck = self
+                    .config
+                    .github
+                    .app
+                    .as_ref()
+                    .map_or(PARK_SECS as u64, |app| app.not_installed_recheck_secs);
+                tracing::error!(
+                    key = %job.key,
+                    %repo,
+                    recheck_secs = recheck,
+                    "the GitHub App is not installed on {repo}, so its issues wait: install the App there (the \
+                     App's public page, Install App, choose the owner, select {repo}); it is looked up again \
+                     every {recheck} s"
+                );
+                self.count("github_app_not_installed");
+                return self.store.reschedule(&job.key, now + recheck as i64, job.attempts);
             }
             Failure::OffOrigin(_) => {
                 // Asking again soon would only be sent the same place: wait as long as a job that
