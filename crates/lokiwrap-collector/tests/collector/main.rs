@@ -11,6 +11,7 @@ mod attacks_markers;
 mod attacks_unsigned;
 mod fake_github_itself;
 mod github;
+mod github_app;
 mod hotfix;
 mod ingest;
 mod kernel_plugin;
