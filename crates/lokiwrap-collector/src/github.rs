@@ -233,7 +233,7 @@ impl GitHub {
         }
     }
 
-    /// Sends one request with `bearer`, on the API's origin (checked by the caller).
+    /// Sends one request with `bearer` (a token or the App's JWT), only ever to the API's origin.
     fn request(
         &self,
         method: Method,
@@ -242,6 +242,9 @@ impl GitHub {
         etag: Option<&str>,
         bearer: &str,
     ) -> Result<Response, Failure> {
+        if !self.is_api(&url) {
+            return Err(Failure::OffOrigin(url.to_string()));
+        }
         let mut request = self
             .http
             .request(method, url)

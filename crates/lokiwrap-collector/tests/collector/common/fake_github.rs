@@ -1,6 +1,8 @@
 //! A fake GitHub REST API (version 2022-11-28) on loopback, for the collector's tests. It keeps
 //! issues, comments, labels and pull requests in memory and answers with GitHub's shapes and
 //! statuses; it journals every request with what GitHub would object to, and fails on demand.
+//! With `enable_app` it is GitHub as a GitHub App sees it: JWTs checked against the App's test
+//! key, installations that cover repositories, installation tokens that expire.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::IntoFuture;
