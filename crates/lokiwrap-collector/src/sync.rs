@@ -303,11 +303,16 @@ impl Worker {
     fn labels(&self, subject: &Subject) -> Vec<String> {
         match subject.kind {
             Kind::Crash => self.config.github.labels.clone(),
-            // The kernel's own failures are never for auto-fix, whatever the labels say.
+            // The kernel's own failures are never for auto-fix, whatever the labels say; with
+            // `autofix` the only label, `bug` is the one they are found again by.
             Kind::PluginFailure if hotfix::is_kernel_failure(&subject.details) => {
                 let labels = &self.config.hotfix.issue_labels;
-                let kept: Vec<String> = labels.iter().filter(|l| *l != "autofix").cloned().collect();
-                if kept.is_empty() { labels.clone() } else { kept }
+                let kept: Vec<String> = labels
+                    .iter()
+                    .filter(|l| !l.eq_ignore_ascii_case("autofix"))
+                    .cloned()
+                    .collect();
+                if kept.is_empty() { vec!["bug".to_string()] } else { kept }
             }
             Kind::PluginFailure | Kind::WorkflowFailure => self.config.hotfix.issue_labels.clone(),
         }

@@ -92,15 +92,21 @@ fn the_kernels_own_failures_go_to_its_triage_never_to_the_triggering_repository(
         "repo": "devpool-directory",
     });
     failure["error"]["message"] = json!("TypeError: cannot read properties of undefined (reading 'with')");
-    for (extra, expected) in [
-        ("kernel_repo = \"acme/Kernel-Triage\"\n", "acme/kernel-triage"),
+    for (labels, extra, expected) in [
+        (
+            "[\"bug\", \"autofix\"]",
+            "kernel_repo = \"acme/Kernel-Triage\"\n",
+            "acme/kernel-triage",
+        ),
         // No kernel_repo: the triage repository.
-        ("", "acme/triage"),
+        ("[\"bug\", \"autofix\"]", "", "acme/triage"),
+        // `autofix` alone, in any case, is still not put on it.
+        ("[\"AutoFix\"]", "", "acme/triage"),
     ] {
         let fake = FakeGithub::start();
         let config = format!(
             "[github]\napi_url = \"{}\"\ntriage_repo = \"acme/triage\"\nwrite_interval_ms = 20\n\
-             notify_interval_ms = 20\n[hotfix]\nenabled = true\nissue_labels = [\"bug\", \"autofix\"]\n\
+             notify_interval_ms = 20\n[hotfix]\nenabled = true\nissue_labels = {labels}\n\
              allow_unsigned_events = true\ntarget_repos = [\"ubiquity\"]\n{extra}",
             fake.url
         );
