@@ -36,10 +36,11 @@ use writer::Writer;
 /// Runs the collector until SIGINT or SIGTERM. Errors are the operator's to fix and say how.
 pub fn run(config: Config) -> Result<(), String> {
     let config = Arc::new(config);
+    // The identity first: a bad App key or two identities are refused before anything opens.
+    let credentials = github::Credentials::from_config(&config)?;
     let address = config.listen_addr()?;
     let database = config.database_path()?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database)?);
-    let credentials = github::Credentials::from_config(&config)?;
     let github = if config.uses_github() {
         let credentials = credentials.ok_or_else(|| {
             format!(
