@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -251,7 +251,8 @@ impl GitHub {
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", API_VERSION)
             .header(USER_AGENT, concat!("lokiwrap-collector/", env!("CARGO_PKG_VERSION")))
-            .header(AUTHORIZATION, format!("Bearer {bearer}"));
+            // Marked sensitive: left out of any debug print of the request.
+            .bearer_auth(bearer);
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
