@@ -68,6 +68,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/stats", get(stats))
         .route("/v1/events", post(events))
+        // The kernel trims a registered URL's trailing slash to fetch the manifest, but posts to
+        // the URL as written.
+        .route("/v1/events/", post(events))
         .route("/v1/events/manifest.json", get(manifest))
         .route("/github/webhook", post(webhook))
         .fallback(not_found)
