@@ -198,6 +198,9 @@ pub struct Github {
     pub max_attempts: u32,
     /// Timeout of one GitHub request.
     pub request_timeout_secs: u64,
+    /// `[github.app]`: file as a GitHub App (each repository with its installation's token)
+    /// instead of with `token_env`'s token; setting both is refused at start.
+    pub app: Option<super::github_app::AppConfig>,
 }
 
 impl Default for Config {
@@ -255,6 +258,7 @@ impl Default for Github {
             relist_secs: 3600,
             max_attempts: 8,
             request_timeout_secs: 30,
+            app: None,
         }
     }
 }
@@ -288,7 +292,11 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| format!("not a valid collector configuration: {e}"))?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| format!("not a valid collector configuration: {e}"))?;
+        if config.hotfix.kernel_repo.is_none() {
+            config.hotfix.kernel_repo = config.github.triage_repo.as_ref().map(|r| r.to_ascii_lowercase());
+        }
         config.check()?;
         Ok(config)
     }

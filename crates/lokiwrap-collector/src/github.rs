@@ -1,15 +1,20 @@
 //! The few GitHub REST calls the collector makes, and what each answer means for the caller.
-//! No call is ever retried here: a create that failed ambiguously must be looked up before it is
-//! tried again, and only the sync worker knows how to do that.
+//! No call is retried here, but for one case: a GitHub App's installation token refused with 401
+//! is replaced and the request sent once more (a 401 means nothing was written). A create that
+//! failed ambiguously must be looked up before it is tried again, and only the sync worker knows
+//! how to do that.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, ETAG, HeaderMap, IF_NONE_MATCH, LINK, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::github_app::AppAuth;
+use super::wake::unix_now;
 use lokiwrap_report::percent_encode::percent_encode;
 use lokiwrap_report::utc::parse_rfc3339_utc;
 
@@ -36,6 +41,9 @@ pub enum Failure {
     /// A URL off `github.api_url`'s origin (another scheme, host or port), or no URL at all: not
     /// requested, since every request carries the token.
     OffOrigin(String),
+    /// The GitHub App is not installed on this repository (`owner/repo`): nothing can be written
+    /// there until it is.
+    NotInstalled(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -53,6 +61,11 @@ impl std::fmt::Display for Failure {
             Failure::OffOrigin(to) => write!(
                 f,
                 "{to:?} was not followed: it is not on github.api_url's origin, and the token goes nowhere else"
+            ),
+            Failure::NotInstalled(repo) => write!(
+                f,
+                "the GitHub App (github.app.app_id) is not installed on {repo}: install it there (the App's public \
+                 page, Install App, choose the owner, and select {repo} or all repositories)"
             ),
         }
     }
@@ -89,6 +102,34 @@ impl Issue {
     }
 }
 
+/// Who the collector is to GitHub.
+#[derive(Clone)]
+pub enum Credentials {
+    /// `github.token_env`'s token, for every repository.
+    Token(String),
+    /// `[github.app]`: each repository's installation token.
+    App(Arc<AppAuth>),
+}
+
+impl Credentials {
+    /// The configured identity: `[github.app]`, or the token in `github.token_env`. Both at once
+    /// is refused; `None` when neither is set.
+    pub fn from_config(config: &super::config::Config) -> Result<Option<Credentials>, String> {
+        let github = &config.github;
+        let token = std::env::var(&github.token_env).ok().filter(|t| !t.trim().is_empty());
+        match (&github.app, token) {
+            (Some(_), Some(_)) => Err(format!(
+                "both [github.app] and {} are set, and the collector files as one identity: unset {} to file \
+                 as the App, or remove [github.app] to file with the token",
+                github.token_env, github.token_env
+            )),
+            (Some(app), None) => Ok(Some(Credentials::App(Arc::new(AppAuth::load(app)?)))),
+            (None, Some(token)) => Ok(Some(Credentials::Token(token))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 pub struct GitHub {
     http: Client,
     /// `github.api_url` without a trailing slash, which paths are appended to.
@@ -96,7 +137,20 @@ pub struct GitHub {
     /// The same, parsed: the origin every request must go to, and what a location resolves
     /// against.
     base: Url,
+    credentials: Credentials,
+}
+
+/// `GET /repos/{owner}/{repo}/installation`, as far as it is read.
+#[derive(Deserialize)]
+struct Installation {
+    id: u64,
+}
+
+/// `POST /app/installations/{id}/access_tokens`, as far as it is read.
+#[derive(Deserialize)]
+struct AccessToken {
     token: String,
+    expires_at: String,
 }
 
 /// One page of a list, and whether there is another.
@@ -106,7 +160,7 @@ pub struct Page<T> {
 }
 
 impl GitHub {
-    pub fn new(api: &str, token: String, timeout: Duration) -> Result<GitHub, String> {
+    pub fn new(api: &str, credentials: Credentials, timeout: Duration) -> Result<GitHub, String> {
         let http = Client::builder()
             .timeout(timeout)
             // Redirects are followed by the worker, which must learn the issue's new place.
@@ -118,7 +172,7 @@ impl GitHub {
             http,
             api: api.trim_end_matches('/').to_string(),
             base,
-            token,
+            credentials,
         })
     }
 
@@ -143,8 +197,51 @@ impl GitHub {
 
     /// The one place a request leaves, with the token: only ever to the API's own origin.
     /// Whatever built the URL (a path, or a redirect from GitHub or from something posing as
-    /// it), nothing is sent anywhere else.
+    /// it), nothing is sent anywhere else. As a GitHub App, the token is that of the
+    /// installation covering the repository the URL names; one refused with 401 is replaced
+    /// and the request sent once more.
     fn send(&self, method: Method, url: Url, body: Option<&Value>, etag: Option<&str>) -> Result<Response, Failure> {
+        if !self.is_api(&url) {
+            return Err(Failure::OffOrigin(url.to_string()));
+        }
+        let app = match &self.credentials {
+            Credentials::Token(token) => return self.request(method, url, body, etag, token),
+            Credentials::App(app) => app,
+        };
+        let Some(repo) = self.repo_of(&url) else {
+            return Err(Failure::Refused(
+                0,
+                "not a repository's URL, and a GitHub App writes only with a repository's installation token"
+                    .to_string(),
+            ));
+        };
+        let (installation, token) = self.installation_token(app, &repo)?;
+        match self.request(method.clone(), url.clone(), body, etag, &token) {
+            Err(Failure::Unauthorized(message)) => {
+                // Refused before anything was done: expired early, or revoked. Once more, anew.
+                tracing::warn!(%repo, installation, %message, "GitHub refused the installation token; asking for a new one");
+                app.forget_token(installation, &token);
+                let (_, token) = self.installation_token(app, &repo)?;
+                self.request(method, url, body, etag, &token)
+            }
+            Err(Failure::NotFound) => {
+                // Perhaps the repository left the installation: look it up again next time.
+                app.forget_installation(&repo);
+                Err(Failure::NotFound)
+            }
+            answer => answer,
+        }
+    }
+
+    /// Sends one request with `bearer` (a token or the App's JWT), only ever to the API's origin.
+    fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        etag: Option<&str>,
+        bearer: &str,
+    ) -> Result<Response, Failure> {
         if !self.is_api(&url) {
             return Err(Failure::OffOrigin(url.to_string()));
         }
@@ -154,7 +251,8 @@ impl GitHub {
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", API_VERSION)
             .header(USER_AGENT, concat!("lokiwrap-collector/", env!("CARGO_PKG_VERSION")))
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+            // Marked sensitive: left out of any debug print of the request.
+            .bearer_auth(bearer);
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -165,6 +263,55 @@ impl GitHub {
             .send()
             .map_err(|e| Failure::Ambiguous(e.without_url().to_string()))?;
         classify(response)
+    }
+
+    /// The lower-cased `owner/repo` of a URL under `{api}/repos/`.
+    fn repo_of(&self, url: &Url) -> Option<String> {
+        let prefix = self.base.path().trim_end_matches('/');
+        let rest = url.path().strip_prefix(prefix)?.strip_prefix("/repos/")?;
+        let mut segments = rest.split('/');
+        let (owner, name) = (segments.next()?, segments.next()?);
+        let repo = format!("{owner}/{name}");
+        super::hotfix::names::valid_repo_name(&repo).then(|| repo.to_ascii_lowercase())
+    }
+
+    /// The installation covering `repo` and its token, cached or asked for with the App's JWT.
+    fn installation_token(&self, app: &AppAuth, repo: &str) -> Result<(u64, String), Failure> {
+        let now = unix_now();
+        let jwt = || app.jwt(now).map_err(|message| Failure::Refused(0, message));
+        let installation = match app.installation(repo) {
+            Some(installation) => installation,
+            None => {
+                let url = self.endpoint(&format!("/repos/{repo}/installation"))?;
+                let found: Installation = match self.request(Method::GET, url, None, None, &jwt()?) {
+                    Ok(response) => Self::parse(response)?,
+                    Err(Failure::NotFound) => return Err(Failure::NotInstalled(repo.to_string())),
+                    Err(Failure::Unauthorized(message)) => return Err(app_refused(app, message)),
+                    Err(failure) => return Err(failure),
+                };
+                app.remember_installation(repo, found.id);
+                found.id
+            }
+        };
+        if let Some(token) = app.token(installation, now) {
+            return Ok((installation, token));
+        }
+        let url = self.endpoint(&format!("/app/installations/{installation}/access_tokens"))?;
+        let issued: AccessToken = match self.request(Method::POST, url, None, None, &jwt()?) {
+            Ok(response) => Self::parse(response)?,
+            Err(Failure::NotFound) => {
+                // The installation is gone (the App was uninstalled since it was looked up).
+                app.forget_installation(repo);
+                return Err(Failure::NotInstalled(repo.to_string()));
+            }
+            Err(Failure::Unauthorized(message)) => return Err(app_refused(app, message)),
+            Err(failure) => return Err(failure),
+        };
+        // GitHub says an hour; an unreadable time is taken as the shortest sensible life.
+        let expires_at = parse_rfc3339_utc(&issued.expires_at).unwrap_or(now + 600);
+        app.keep_token(installation, issued.token.clone(), expires_at, now);
+        tracing::info!(installation, %repo, expires_at = %issued.expires_at, "got a GitHub App installation token");
+        Ok((installation, issued.token))
     }
 
     fn parse<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, Failure> {
@@ -263,6 +410,16 @@ impl GitHub {
     }
 }
 
+/// GitHub refused the App's JWT: the id and the key do not belong together, or the key was
+/// revoked, or this machine's clock is far off.
+fn app_refused(app: &AppAuth, message: String) -> Failure {
+    Failure::Unauthorized(format!(
+        "the GitHub App's JWT was refused ({message}): check that github.app.app_id = {} and \
+         github.app.private_key_file are the same App's and the key is not revoked, and that this clock is right",
+        app.app_id()
+    ))
+}
+
 fn classify(response: Response) -> Result<Response, Failure> {
     let status = response.status();
     if status.is_success() {
@@ -331,7 +488,7 @@ mod tests {
 
     /// Where a request for `location` would go, or why it would not be sent.
     fn destination(api: &str, location: &str) -> Result<String, Failure> {
-        let github = GitHub::new(api, "token".into(), Duration::from_secs(1)).unwrap();
+        let github = GitHub::new(api, Credentials::Token("token".into()), Duration::from_secs(1)).unwrap();
         let url = github.location(location)?;
         if !github.is_api(&url) {
             return Err(Failure::OffOrigin(url.to_string()));
@@ -363,6 +520,37 @@ mod tests {
             destination(api, "@evil.example/x").unwrap(),
             "https://api.github.com/@evil.example/x"
         );
+    }
+
+    #[test]
+    fn the_repository_of_a_url_picks_the_installation() {
+        for (api, url, repo) in [
+            (
+                "https://api.github.com",
+                "https://api.github.com/repos/Acme/Tool/issues/2",
+                Some("acme/tool"),
+            ),
+            (
+                "https://ghe.example/api/v3/",
+                "https://ghe.example/api/v3/repos/o/r/pulls",
+                Some("o/r"),
+            ),
+            (
+                "https://ghe.example/api/v3",
+                "https://ghe.example/repos/o/r/issues",
+                None,
+            ),
+            (
+                "https://api.github.com",
+                "https://api.github.com/app/installations/1/access_tokens",
+                None,
+            ),
+            ("https://api.github.com", "https://api.github.com/repos/o", None),
+            ("https://api.github.com", "https://api.github.com/repos/o/../x", None),
+        ] {
+            let github = GitHub::new(api, Credentials::Token("t".into()), Duration::from_secs(1)).unwrap();
+            assert_eq!(github.repo_of(&Url::parse(url).unwrap()).as_deref(), repo, "{url}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 mod confirm;
 mod connections;
 mod github;
+mod github_app;
 mod health;
 pub mod hotfix;
 mod ingest;
@@ -37,6 +38,8 @@ use writer::Writer;
 /// Runs the collector until SIGINT or SIGTERM. Errors are the operator's to fix and say how.
 pub fn run(config: Config) -> Result<(), String> {
     let config = Arc::new(config);
+    // The identity first: a bad App key or two identities are refused before anything opens.
+    let credentials = github::Credentials::from_config(&config)?;
     let address = config.listen_addr()?;
     let database = config.database_path()?;
     // Shown in logs: a PostgreSQL URL only with its password masked.
@@ -49,20 +52,18 @@ pub fn run(config: Config) -> Result<(), String> {
         None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
     };
     let github = if config.uses_github() {
-        let token = std::env::var(&config.github.token_env)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                format!(
-                    "issues are to be filed but {} is not set; export a GitHub token with Issues: write, \
-                 or remove github.triage_repo and github.tool_repos (and hotfix.enabled) to only store reports",
-                    config.github.token_env
-                )
-            })?;
+        let credentials = credentials.ok_or_else(|| {
+            format!(
+                "issues are to be filed but {} is not set and there is no [github.app]; export a GitHub token with \
+                 Issues: write, or configure [github.app], or remove github.triage_repo and github.tool_repos \
+                 (and hotfix.enabled) to only store reports",
+                config.github.token_env
+            )
+        })?;
         let timeout = std::time::Duration::from_secs(config.github.request_timeout_secs.max(1));
         Some((
-            github::GitHub::new(&config.github.api_url, token.clone(), timeout)?,
-            token,
+            github::GitHub::new(&config.github.api_url, credentials.clone(), timeout)?,
+            credentials,
             timeout,
         ))
     } else {
@@ -82,9 +83,9 @@ pub fn run(config: Config) -> Result<(), String> {
     let (writer, writer_thread) = Writer::start(store.clone(), wake.clone())?;
     let mut autofix_thread = None;
     let worker_thread = match github {
-        Some((github, token, timeout)) => {
+        Some((github, credentials, timeout)) => {
             let autofix = if config.autofix_on() {
-                let client = github::GitHub::new(&config.github.api_url, token, timeout)?;
+                let client = github::GitHub::new(&config.github.api_url, credentials, timeout)?;
                 let (requests, thread) = autofix::Autofixer::start(config.clone(), store.clone(), client)?;
                 autofix_thread = Some(thread);
                 Some(requests)

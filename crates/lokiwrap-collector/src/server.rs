@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 
 use super::config::Config;
 use super::health::Health;
-use super::hotfix::signature::{KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
+use super::hotfix::signature::{InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
 use super::hotfix::{self, Failure, FailureKind, Ignored, webhook::verify_signature};
 use super::ingest::{self, Rejected};
 use super::limits::{Limiter, address_key, client_ip};
@@ -68,6 +68,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/stats", get(stats))
         .route("/v1/events", post(events))
+        // The kernel trims a registered URL's trailing slash to fetch the manifest, but posts to
+        // the URL as written.
+        .route("/v1/events/", post(events))
+        .route("/v1/events/manifest.json", get(manifest))
         .route("/github/webhook", post(webhook))
         .fallback(not_found)
         .with_state(app)
@@ -323,6 +327,18 @@ async fn events(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     }
 }
 
+/// `GET /v1/events/manifest.json`: what the kernel fetches before it lists the collector as a
+/// plugin registered with the URL of `POST /v1/events`. `404` while `[hotfix]` is off.
+async fn manifest(State(app): State<Arc<App>>) -> Response {
+    if !app.config.hotfix.enabled {
+        return json(
+            StatusCode::NOT_FOUND,
+            "{\"error\":\"events are off: set [hotfix] enabled = true and restart\"}",
+        );
+    }
+    axum::Json(hotfix::manifest::manifest(&app.config.hotfix)).into_response()
+}
+
 /// An event's body, verified (when a kernel key is set), parsed and scrubbed.
 struct ParsedEvent {
     failure: Result<Failure, Ignored>,
@@ -336,16 +352,31 @@ struct ParsedEvent {
 fn parse_event(app: &App, bytes: &[u8], ip: IpAddr) -> Result<ParsedEvent, &'static str> {
     let hotfix = &app.config.hotfix;
     let (payload, signed) = match &app.kernel_key {
-        Some(key) => match verify_kernel_inputs(bytes, key, unix_now().max(0) as u64)
-            .and_then(|inputs| hotfix.kernel_checks().check(&inputs).map(|()| inputs))
-        {
-            Ok(inputs) if inputs.event_name == "kernel.plugin_error" => (inputs.event_payload, Some(inputs.state_id)),
-            Ok(_) => return Err("hotfix_other_event"),
-            Err(rejected) => {
-                tracing::warn!(reason = rejected.as_str(), %rejected, "kernel inputs refused");
-                return Err("hotfix_bad_signature");
+        Some(key) => {
+            let verified = verify_kernel_inputs(bytes, key, unix_now().max(0) as u64);
+            let token_missing = verified.as_ref().is_ok_and(|inputs| inputs.token_missing);
+            if token_missing {
+                // Signed by the kernel, so not an attack: the kernel could not mint its token.
+                app.stats.add("hotfix_missing_kernel_token");
+                tracing::warn!(
+                    "the kernel's inputs carry \"ubiquityKernelToken\": null: the kernel is misconfigured and \
+                     cannot attest its dispatches; fix the kernel's token signing (its private key setting), or \
+                     these inputs never expire"
+                );
             }
-        },
+            match verified.and_then(|inputs| hotfix.kernel_checks().check(&inputs).map(|()| inputs)) {
+                Ok(inputs) if inputs.event_name == "kernel.plugin_error" => {
+                    (inputs.event_payload, Some(inputs.state_id))
+                }
+                Ok(_) => return Err("hotfix_other_event"),
+                // `hotfix.require_kernel_token`: counted above as a missing token, not a bad signature.
+                Err(InputsRejected::Unattested) if token_missing => return Err("hotfix_ignored_missing_token"),
+                Err(rejected) => {
+                    tracing::warn!(reason = rejected.as_str(), %rejected, "kernel inputs refused");
+                    return Err("hotfix_bad_signature");
+                }
+            }
+        }
         None => (bytes.to_vec(), None),
     };
     if payload.len() > MAX_EVENT_PAYLOAD_BYTES {

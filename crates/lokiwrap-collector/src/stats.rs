@@ -28,7 +28,7 @@ pub const COUNTS: [&str; 5] = [
     "store_errors",
 ];
 /// The GitHub counts, kept in the store by the sync worker.
-pub const ISSUE_COUNTS: [&str; 8] = [
+pub const ISSUE_COUNTS: [&str; 9] = [
     "issues_created",
     "issues_updated",
     "issues_reopened",
@@ -37,10 +37,12 @@ pub const ISSUE_COUNTS: [&str; 8] = [
     "comments_created",
     "hotfix_merged",
     "issues_promoted",
+    // Jobs parked because the GitHub App is not installed on their repository.
+    "github_app_not_installed",
 ];
 
 /// Counts of `/v1/events` and `/github/webhook`.
-pub const HOTFIX_COUNTS: [&str; 15] = [
+pub const HOTFIX_COUNTS: [&str; 18] = [
     "hotfix_accepted",
     "confirmed",
     "confirm_refused",
@@ -56,6 +58,9 @@ pub const HOTFIX_COUNTS: [&str; 15] = [
     "hotfix_ignored_conclusion_not_failure",
     "hotfix_ignored_no_target_repo",
     "hotfix_ignored_not_in_target_repos",
+    "hotfix_ignored_no_kernel_repo",
+    "hotfix_missing_kernel_token",
+    "hotfix_ignored_missing_token",
 ];
 
 pub struct Stats {

@@ -214,10 +214,17 @@ impl Worker {
         let wait = match &failure {
             Failure::Limited { .. } | Failure::Unauthorized(_) if !self.wake.stopping() => {
                 if let Failure::Unauthorized(_) = failure {
-                    tracing::error!(
-                        "GitHub refused the token in {}: give it Issues: write on the routed repositories",
-                        self.config.github.token_env
-                    );
+                    match &self.config.github.app {
+                        Some(_) => tracing::error!(
+                            %failure,
+                            "GitHub refused the App's credentials: give the App Issues: write, and check \
+                             github.app.app_id and github.app.private_key_file"
+                        ),
+                        None => tracing::error!(
+                            "GitHub refused the token in {}: give it Issues: write on the routed repositories",
+                            self.config.github.token_env
+                        ),
+                    }
                 }
                 self.wait_out(&failure);
                 0
@@ -235,6 +242,25 @@ impl Worker {
                 // GitHub's lists can lag behind a create: give the issue time to show before looking.
                 let settle = self.config.github.ambiguous_retry_secs as i64;
                 (5i64 << (attempts - 1).min(10)).max(settle).min(PARK_SECS)
+            }
+            Failure::NotInstalled(repo) => {
+                // Not the job's fault: it keeps its attempts and waits for the App to be installed.
+                let recheck = self
+                    .config
+                    .github
+                    .app
+                    .as_ref()
+                    .map_or(PARK_SECS as u64, |app| app.not_installed_recheck_secs);
+                tracing::error!(
+                    key = %job.key,
+                    %repo,
+                    recheck_secs = recheck,
+                    "the GitHub App is not installed on {repo}, so its issues wait: install the App there (the \
+                     App's public page, Install App, choose the owner, select {repo}); it is looked up again \
+                     every {recheck} s"
+                );
+                self.count("github_app_not_installed");
+                return self.store.reschedule(&job.key, now + recheck as i64, job.attempts);
             }
             Failure::OffOrigin(_) => {
                 // Asking again soon would only be sent the same place: wait as long as a job that
@@ -310,6 +336,17 @@ impl Worker {
     fn labels(&self, subject: &Subject) -> Vec<String> {
         match subject.kind {
             Kind::Crash => self.config.github.labels.clone(),
+            // The kernel's own failures are never for auto-fix, whatever the labels say; with
+            // `autofix` the only label, `bug` is the one they are found again by.
+            Kind::PluginFailure if hotfix::is_kernel_failure(&subject.details) => {
+                let labels = &self.config.hotfix.issue_labels;
+                let kept: Vec<String> = labels
+                    .iter()
+                    .filter(|l| !l.eq_ignore_ascii_case("autofix"))
+                    .cloned()
+                    .collect();
+                if kept.is_empty() { vec!["bug".to_string()] } else { kept }
+            }
             Kind::PluginFailure | Kind::WorkflowFailure => self.config.hotfix.issue_labels.clone(),
         }
     }
@@ -396,6 +433,7 @@ impl Worker {
         commented?;
         if let Some(autofix) = &self.autofix
             && self.config.autofix_on()
+            && !hotfix::is_kernel_failure(&subject.details)
         {
             let request = autofix::Request {
                 key: key.to_string(),

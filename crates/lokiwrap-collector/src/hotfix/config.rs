@@ -21,6 +21,7 @@
 //! kernel_public_key_file = "/etc/lokiwrap/kernel.pem"  # default none: see allow_unsigned_events
 //! allow_unsigned_events = false          # the default; true needs target_repos and no key file
 //! target_repos = ["owner", "owner/repo"] # default []: plugin failures may go to any repository
+//! kernel_repo = "owner/kernel-triage"    # default: github.triage_repo; the kernel's own failures
 //! [hotfix.plugin_repos]                  # default {}: HTTP plugin URL prefix -> repository
 //! "https://plugin.example.workers.dev" = "owner/plugin"
 //! [hotfix.risk_policy]
@@ -97,6 +98,11 @@ pub struct HotfixConfig {
     /// repository for. Keys are normalised like plugin URLs; the longest matching prefix wins.
     #[serde(deserialize_with = "plugin_repos")]
     pub plugin_repos: BTreeMap<String, String>,
+    /// Where failures of the kernel itself (`plugin.type = "kernel"`) are filed, lower-cased
+    /// `owner/repo`: the kernel's triage, never the repository whose event triggered it.
+    /// Absent = `github.triage_repo` (filled in when the file is read); neither = not filed.
+    #[serde(deserialize_with = "kernel_repo")]
+    pub kernel_repo: Option<String>,
     pub risk_policy: RiskPolicy,
 }
 
@@ -120,6 +126,7 @@ impl Default for HotfixConfig {
             allow_unsigned_events: false,
             target_repos: Vec::new(),
             plugin_repos: BTreeMap::new(),
+            kernel_repo: None,
             risk_policy: RiskPolicy::default(),
         }
     }
@@ -194,6 +201,18 @@ impl Default for RiskPolicy {
 
 fn invalid<E: serde::de::Error>(message: String) -> E {
     E::custom(message)
+}
+
+fn kernel_repo<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let repo = String::deserialize(deserializer)?;
+    let repo = repo.trim();
+    if !valid_repo_name(repo) {
+        return Err(invalid(format!(
+            "hotfix.kernel_repo = {repo:?} is not a repository; write it as \"owner/name\", where the kernel's \
+             own failures are triaged"
+        )));
+    }
+    Ok(Some(repo.to_ascii_lowercase()))
 }
 
 fn auto_merge<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {

@@ -11,6 +11,7 @@
 pub(crate) mod cluster;
 pub(crate) mod config;
 pub(crate) mod event;
+pub(crate) mod manifest;
 pub(crate) mod names;
 pub(crate) mod render;
 pub(crate) mod route;
@@ -175,6 +176,8 @@ pub enum IgnoreReason {
     NoTargetRepo,
     /// A plugin failure for a repository outside `hotfix.target_repos`.
     NotInTargetRepos,
+    /// A failure of the kernel itself, with neither `hotfix.kernel_repo` nor a triage repository.
+    NoKernelRepo,
 }
 
 impl IgnoreReason {
@@ -190,6 +193,7 @@ impl IgnoreReason {
             IgnoreReason::ConclusionNotFailure => "conclusion_not_failure",
             IgnoreReason::NoTargetRepo => "no_target_repo",
             IgnoreReason::NotInTargetRepos => "not_in_target_repos",
+            IgnoreReason::NoKernelRepo => "no_kernel_repo",
         }
     }
 }
@@ -201,6 +205,15 @@ impl Ignored {
             message: clean_line(message.as_ref(), 300),
         }
     }
+}
+
+/// Whether stored failure details (a subject's `details`) are a failure of the kernel itself:
+/// those go to the kernel's triage and never to auto-fix.
+pub fn is_kernel_failure(details: &serde_json::Value) -> bool {
+    serde_json::from_value::<FailureDetails>(details.clone()).is_ok_and(|details| match &details.source {
+        FailureSource::Plugin(plugin) => route::is_kernel_failure(plugin.plugin_type.as_deref(), &plugin.plugin_id),
+        FailureSource::WorkflowRun(_) => false,
+    })
 }
 
 impl std::fmt::Display for Ignored {
@@ -278,14 +291,29 @@ pub fn from_plugin_error(bytes: &[u8], cfg: &HotfixConfig) -> Result<Failure, Ig
             "the failing event was sent by hotfix.bot_login: filing it could loop",
         ));
     }
-    let Some(repo) = route::target_repo(&event, cfg) else {
-        return Err(Ignored::new(
-            IgnoreReason::NoTargetRepo,
-            format!(
-                "no repository for {plugin_id}: the event names none; add its URL to [hotfix.plugin_repos] \
+    let kernel = route::is_kernel_failure(plugin_type.as_deref(), &plugin_id);
+    let repo = if kernel {
+        // The kernel's own handler failed: its triage hears of it, never the repository whose
+        // event it was handling (its owner cannot fix the kernel).
+        let Some(repo) = cfg.kernel_repo.clone() else {
+            return Err(Ignored::new(
+                IgnoreReason::NoKernelRepo,
+                "a failure of the kernel itself and no repository for it: set [hotfix] kernel_repo = \"owner/repo\" \
+                 (or [github] triage_repo)",
+            ));
+        };
+        repo
+    } else {
+        let Some(repo) = route::target_repo(&event, cfg) else {
+            return Err(Ignored::new(
+                IgnoreReason::NoTargetRepo,
+                format!(
+                    "no repository for {plugin_id}: the event names none; add its URL to [hotfix.plugin_repos] \
                  or set with.sourceRepo in the plugin's configuration"
-            ),
-        ));
+                ),
+            ));
+        };
+        repo
     };
     if route::is_self(cfg, [repo.as_str()]) {
         return Err(Ignored::new(
@@ -293,7 +321,8 @@ pub fn from_plugin_error(bytes: &[u8], cfg: &HotfixConfig) -> Result<Failure, Ig
             format!("{repo} is the hotfix route itself (hotfix.self_ids)"),
         ));
     }
-    if !route::in_target_repos(cfg, &repo) {
+    // `kernel_repo` is the operator's own choice, not the event's.
+    if !kernel && !route::in_target_repos(cfg, &repo) {
         return Err(Ignored::new(
             IgnoreReason::NotInTargetRepos,
             format!("{repo} is not in hotfix.target_repos"),

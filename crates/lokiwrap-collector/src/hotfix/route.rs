@@ -32,6 +32,16 @@ pub fn is_error_event_loop(github_event: Option<&str>) -> bool {
     })
 }
 
+/// The kernel's plugin id when its own handler fails.
+pub const KERNEL_PLUGIN_ID: &str = "ubiquity-os/ubiquity-os-kernel";
+
+/// Whether a failure is the kernel's own (`plugin.type = "kernel"`, or the kernel's id) rather
+/// than a plugin's. `plugin_id` is normalised (see `names.rs`).
+pub fn is_kernel_failure(plugin_type: Option<&str>, plugin_id: &str) -> bool {
+    plugin_type.is_some_and(|kind| kind.trim().eq_ignore_ascii_case("kernel"))
+        || plugin_id.eq_ignore_ascii_case(KERNEL_PLUGIN_ID)
+}
+
 /// Whether the login is the collector's own bot.
 pub fn is_own_bot(cfg: &HotfixConfig, login: Option<&str>) -> bool {
     match (&cfg.bot_login, login) {

@@ -94,8 +94,9 @@ struct PostedInputs {
     event_payload: String,
     settings: String,
     auth_token: String,
-    #[serde(default)]
-    ubiquity_kernel_token: Option<String>,
+    /// Absent (`None`), `null` (`Some(None)`: the kernel could not mint one) or a token.
+    #[serde(default, deserialize_with = "present")]
+    ubiquity_kernel_token: Option<Option<String>>,
     #[serde(rename = "ref")]
     git_ref: String,
     command: String,
@@ -111,6 +112,9 @@ pub struct VerifiedInputs {
     pub git_ref: String,
     /// Whether a `ubiquityKernelToken` came with the inputs (and was valid).
     pub attested: bool,
+    /// The inputs said `"ubiquityKernelToken": null`: the kernel is meant to attest but could
+    /// not (a configuration problem of the kernel's, not an attack).
+    pub token_missing: bool,
     /// The event's JSON, at most `MAX_EVENT_PAYLOAD_BYTES`.
     pub event_payload: Vec<u8>,
 }
@@ -189,10 +193,14 @@ pub fn verify_kernel_inputs(
     let signature = STANDARD_PAD_INDIFFERENT
         .decode(inputs.signature.trim())
         .map_err(|_| InputsRejected::Malformed("signature is not base64".to_string()))?;
-    if !key.verifies(signed_text(&inputs).as_bytes(), &signature) {
+    let signed = key.verifies(signed_text(&inputs, false).as_bytes(), &signature)
+        // A null token is either in the signed text as `null` or left out, as JSON.stringify
+        // does with `undefined`: both are the kernel's signature.
+        || (inputs.ubiquity_kernel_token == Some(None) && key.verifies(signed_text(&inputs, true).as_bytes(), &signature));
+    if !signed {
         return Err(InputsRejected::BadSignature);
     }
-    if let Some(token) = &inputs.ubiquity_kernel_token {
+    if let Some(Some(token)) = &inputs.ubiquity_kernel_token {
         check_attestation(token, &inputs, key, now_unix)?;
     }
     let event_payload = decode_event_payload(&inputs.event_payload, MAX_EVENT_PAYLOAD_BYTES)?;
@@ -200,7 +208,8 @@ pub fn verify_kernel_inputs(
         state_id: inputs.state_id,
         event_name: inputs.event_name,
         git_ref: inputs.git_ref,
-        attested: inputs.ubiquity_kernel_token.is_some(),
+        attested: matches!(inputs.ubiquity_kernel_token, Some(Some(_))),
+        token_missing: inputs.ubiquity_kernel_token == Some(None),
         event_payload,
     })
 }
@@ -231,31 +240,43 @@ impl KernelChecks {
 
 /// `JSON.stringify` of the inputs in the kernel's key order. With string values only, serde's
 /// escaping is JavaScript's: `"`, `\` and control characters escaped (`\n`, `\u001b`), all
-/// else, `/` and non-ASCII included, left as it is.
-fn signed_text(inputs: &PostedInputs) -> String {
+/// else, `/` and non-ASCII included, left as it is. A null token is written as `null`, or left
+/// out when `omit_null`.
+fn signed_text(inputs: &PostedInputs, omit_null: bool) -> String {
+    let text = |value: &String| Some(serde_json::Value::from(value.as_str()));
+    let token = match &inputs.ubiquity_kernel_token {
+        Some(Some(token)) => text(token),
+        Some(None) if !omit_null => Some(serde_json::Value::Null),
+        _ => None,
+    };
     let fields = [
-        ("stateId", Some(&inputs.state_id)),
-        ("eventName", Some(&inputs.event_name)),
-        ("eventPayload", Some(&inputs.event_payload)),
-        ("settings", Some(&inputs.settings)),
-        ("authToken", Some(&inputs.auth_token)),
-        ("ubiquityKernelToken", inputs.ubiquity_kernel_token.as_ref()),
-        ("ref", Some(&inputs.git_ref)),
-        ("command", Some(&inputs.command)),
+        ("stateId", text(&inputs.state_id)),
+        ("eventName", text(&inputs.event_name)),
+        ("eventPayload", text(&inputs.event_payload)),
+        ("settings", text(&inputs.settings)),
+        ("authToken", text(&inputs.auth_token)),
+        ("ubiquityKernelToken", token),
+        ("ref", text(&inputs.git_ref)),
+        ("command", text(&inputs.command)),
     ];
-    let mut text = String::from("{");
+    let mut out = String::from("{");
     for (name, value) in fields {
         let Some(value) = value else { continue };
-        if text.len() > 1 {
-            text.push(',');
+        if out.len() > 1 {
+            out.push(',');
         }
-        text.push('"');
-        text.push_str(name);
-        text.push_str("\":");
-        text.push_str(&serde_json::Value::from(value.as_str()).to_string());
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(&value.to_string());
     }
-    text.push('}');
-    text
+    out.push('}');
+    out
+}
+
+/// Keeps a present `null` apart from an absent field.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// The claims of the kernel's attestation that are checked.
@@ -533,6 +554,35 @@ mod tests {
     }
 
     #[test]
+    fn a_null_token_verifies_signed_either_way_and_says_it_is_missing() {
+        let order = [
+            "stateId",
+            "eventName",
+            "eventPayload",
+            "settings",
+            "authToken",
+            "ubiquityKernelToken",
+            "ref",
+            "command",
+        ];
+        for null_in_signed_text in [true, false] {
+            let mut map = signed_inputs(None);
+            map.insert("ubiquityKernelToken".into(), serde_json::Value::Null);
+            if null_in_signed_text {
+                let text = order.iter().map(|k| format!("\"{k}\":{}", map[*k])).collect::<Vec<_>>();
+                map.insert("signature".into(), sign_b64(&format!("{{{}}}", text.join(","))).into());
+            }
+            let verified = verify_kernel_inputs(&body(&map), &public_key(), ISSUED_AT).expect("signed, token null");
+            assert!(verified.token_missing && !verified.attested, "{null_in_signed_text}");
+            map.insert("stateId".into(), "tampered".into());
+            let result = verify_kernel_inputs(&body(&map), &public_key(), ISSUED_AT);
+            assert_eq!(result, Err(InputsRejected::BadSignature));
+        }
+        let absent = verify_kernel_inputs(&body(&signed_inputs(None)), &public_key(), ISSUED_AT).expect("signed");
+        assert!(!absent.token_missing);
+    }
+
+    #[test]
     fn the_signed_text_is_json_stringify_in_kernel_order() {
         let inputs: PostedInputs = serde_json::from_str(
             r#"{"command":"null","ref":"r","signature":"s","authToken":"t","settings":"{\"a\":\"\u00e9\/\u001b\"}",
@@ -540,7 +590,7 @@ mod tests {
         )
         .expect("inputs");
         assert_eq!(
-            signed_text(&inputs),
+            signed_text(&inputs, false),
             concat!(
                 r#"{"stateId":"i","eventName":"n","eventPayload":"p","#,
                 r#""settings":"{\"a\":\"é/\u001b\"}","authToken":"t","ref":"r","command":"null"}"#

@@ -560,3 +560,109 @@ fn a_delayed_answer_comes_late_but_the_write_happens_at_once() {
         "later requests are not held up"
     );
 }
+
+/// A JWT for App `iss`, signed with `key` (the App's test key unless another), `iat` and `exp`
+/// relative to now.
+fn app_jwt(iss: u64, iat: i64, exp: i64, key: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims =
+        URL_SAFE_NO_PAD.encode(json!({"iat": now + iat, "exp": now + exp, "iss": iss.to_string()}).to_string());
+    let pem = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/github_app")
+            .join(key),
+    )
+    .unwrap();
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(rsa::RsaPrivateKey::from_pkcs1_pem(&pem).unwrap());
+    let signature = signer.sign(format!("{header}.{claims}").as_bytes()).to_bytes();
+    format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[test]
+fn as_an_app_it_checks_the_jwt_and_each_token_reaches_only_its_installations_repositories() {
+    let gh = FakeGithub::start();
+    let api = Api::new(&gh);
+    gh.enable_app(7);
+    gh.install(1, &["org-a/one"]);
+    gh.install(2, &["org-b/two"]);
+    let with = |method: Method, path: &str, bearer: &str| {
+        api.http
+            .request(method, format!("{}{path}", gh.url))
+            .header("accept", MEDIA_TYPE)
+            .header("x-github-api-version", API_VERSION)
+            .header("user-agent", "lokiwrap-tests")
+            .bearer_auth(bearer)
+            .send()
+            .unwrap()
+    };
+    let good = app_jwt(7, -60, 540, "app_test_private_key.pem");
+    // Refused: another App's id, a JWT past its exp, one reaching beyond 10 minutes, one not set
+    // back, garbage, and the plain token.
+    for bad in [
+        app_jwt(8, -60, 540, "app_test_private_key.pem"),
+        app_jwt(7, -600, -10, "app_test_private_key.pem"),
+        app_jwt(7, -60, 700, "app_test_private_key.pem"),
+        app_jwt(7, 0, 540, "app_test_private_key.pem"),
+        "a.b.c".to_string(),
+        TEST_TOKEN.to_string(),
+    ] {
+        assert_eq!(
+            with(Method::GET, "/repos/org-a/one/installation", &bad).status(),
+            401,
+            "{bad}"
+        );
+    }
+    let problems = gh.problems();
+    for (problem, why) in problems.iter().zip([
+        "iss is \"8\"",
+        "expired",
+        "10 minutes",
+        "not set back",
+        "not base64url",
+        "not a JWT",
+    ]) {
+        assert!(problem.contains(why), "{problem} should say {why}");
+    }
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+    let found = with(Method::GET, "/repos/Org-A/One/installation", &good);
+    assert_eq!(found.status(), 200, "{:#?}", gh.problems());
+    let found: Value = found.json().unwrap();
+    assert_eq!((found["id"].as_u64(), found["app_id"].as_u64()), (Some(1), Some(7)));
+    assert_eq!(
+        with(Method::GET, "/repos/org-c/three/installation", &good).status(),
+        404
+    );
+    assert_eq!(
+        with(Method::POST, "/app/installations/9/access_tokens", &good).status(),
+        404
+    );
+
+    let issued = with(Method::POST, "/app/installations/1/access_tokens", &good);
+    assert_eq!(issued.status(), 201);
+    let issued: Value = issued.json().unwrap();
+    let token = issued["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("ghs_") && issued["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(gh.issued_tokens(), vec![(1, token.clone())]);
+    // The JWT is for the App's routes only; the token for its installation's repositories only.
+    assert_eq!(with(Method::GET, "/repos/org-a/one/issues", &good).status(), 401);
+    assert_eq!(with(Method::GET, "/repos/org-a/one/issues", &token).status(), 200);
+    assert_eq!(with(Method::GET, "/repos/org-b/two/issues", &token).status(), 404);
+    let journal = gh.journal();
+    let last_two: Vec<Option<u64>> = journal[journal.len() - 2..].iter().map(|c| c.installation).collect();
+    assert_eq!(last_two, [Some(1), Some(1)], "the journal says whose token it was");
+    gh.expire_tokens();
+    assert_eq!(with(Method::GET, "/repos/org-a/one/issues", &token).status(), 401);
+    assert!(
+        gh.problems().last().unwrap().contains("expired"),
+        "{:#?}",
+        gh.problems()
+    );
+}

@@ -298,3 +298,70 @@ fn a_fix_whose_tests_fail_opens_no_pull_request() {
         "a failing fix was pushed"
     );
 }
+
+/// The kernel's own failure is the kernel maintainers' to fix, not a program's: confirmed, it is
+/// promoted like any subject, but no fix is tried. A crash confirmed after it is fixed, so the
+/// auto-fix thread (which takes requests in order) would have run the kernel's first.
+#[test]
+fn a_confirmed_failure_of_the_kernel_itself_is_promoted_but_never_auto_fixed() {
+    let fake = FakeGithub::start();
+    let root = tempfile::tempdir().unwrap();
+    let (_origin, clone) = repositories(root.path());
+    let config = autofix_config(&fake, &clone, "test -f FIX", 3).replace(
+        "[hotfix]\n",
+        "[hotfix]\nenabled = true\nallow_unsigned_events = true\ntarget_repos = [\"ubiquity\"]\n\
+         issue_labels = [\"bug\", \"autofix\"]\n",
+    );
+    let collector = start_in(tempfile::tempdir().unwrap(), &config);
+    let fixture = crate::common::kernel::fixture("kernel_plugin_error.json");
+    let mut failure: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    failure["plugin"] = json!({"type": "kernel", "id": "ubiquity-os/ubiquity-os-kernel",
+        "owner": "ubiquity", "repo": "devpool-directory"});
+    assert_eq!(crate::common::collector::post_event(&collector.url, &failure), 202);
+    assert!(
+        fake.wait_for("POST", "/repos/acme/triage/issues", 1, Duration::from_secs(20)),
+        "{}",
+        collector.logs()
+    );
+    let kernel_issue = fake.issues("acme/triage")[0].number;
+    label_issue(&collector, &fake, kernel_issue, "confirmed");
+    assert!(
+        fake.wait_for("POST", "/repos/acme/public/issues", 1, Duration::from_secs(20)),
+        "{}",
+        collector.logs()
+    );
+
+    post(
+        &collector.url,
+        report("npm", "TypeError", &["run"]).to_string().as_bytes(),
+    );
+    assert!(fake.wait_for("POST", "/repos/acme/triage/issues", 2, Duration::from_secs(20)));
+    let crash_issue = fake
+        .issues("acme/triage")
+        .iter()
+        .map(|issue| issue.number)
+        .find(|&number| number != kernel_issue)
+        .unwrap();
+    label_issue(&collector, &fake, crash_issue, "confirmed");
+    assert!(
+        fake.wait_for("POST", "/repos/acme/public/pulls", 1, Duration::from_secs(30)),
+        "{}",
+        collector.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let pulls: Vec<_> = fake
+        .journal()
+        .into_iter()
+        .filter(|call| call.method == "POST" && call.path == "/repos/acme/public/pulls")
+        .collect();
+    assert_eq!(pulls.len(), 1, "one pull request, for the crash");
+    let crash_public = fake
+        .issues("acme/public")
+        .into_iter()
+        .find(|issue| issue.title.contains("TypeError"))
+        .expect("the crash's public issue")
+        .number;
+    let body = pulls[0].body.as_ref().unwrap()["body"].as_str().unwrap().to_string();
+    assert!(body.contains(&format!("Fixes #{crash_public}")), "{body}");
+    assert_eq!(autofix_state(&collector).len(), 1, "{:?}", autofix_state(&collector));
+}

@@ -1,6 +1,8 @@
 //! A fake GitHub REST API (version 2022-11-28) on loopback, for the collector's tests. It keeps
 //! issues, comments, labels and pull requests in memory and answers with GitHub's shapes and
 //! statuses; it journals every request with what GitHub would object to, and fails on demand.
+//! With `enable_app` it is GitHub as a GitHub App sees it: JWTs checked against the App's test
+//! key, installations that cover repositories, installation tokens that expire.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::IntoFuture;
@@ -55,6 +57,9 @@ pub struct Call {
     pub at: Instant,
     /// What GitHub would object to, or what this fake does not model; empty for a good request.
     pub problems: Vec<String>,
+    /// With a GitHub App (`enable_app`): the installation whose token authorised the request;
+    /// `None` for the App's own JWT, the plain test token, or a refused request.
+    pub installation: Option<u64>,
 }
 
 /// An issue, or a pull request: they share numbers, as on GitHub.
@@ -316,6 +321,67 @@ impl FakeGithub {
         self.world().faults.push(fault);
     }
 
+    /// From now on the fake is GitHub as a GitHub App with this id sees it: the App's routes
+    /// take only a JWT signed with the key of `tests/fixtures/github_app` (RS256, `iss` the id,
+    /// `exp` at most 10 minutes ahead), and the repository routes only an unexpired token of an
+    /// installation that covers the repository (`install`); `TEST_TOKEN` is refused.
+    pub fn enable_app(&self, app_id: u64) {
+        use rsa::pkcs8::DecodePublicKey;
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/github_app/app_test_public_key.pem");
+        let pem = std::fs::read_to_string(path).expect("the App's test public key");
+        let key = rsa::RsaPublicKey::from_public_key_pem(&pem).expect("a public key");
+        self.world().app = Some(AppWorld {
+            app_id,
+            key: rsa::pkcs1v15::VerifyingKey::new(key),
+            installations: BTreeMap::new(),
+            lifetime: Duration::from_secs(3600),
+            tokens: BTreeMap::new(),
+        });
+    }
+
+    /// Installs the App (`enable_app`) as `installation` on these repositories, in addition to
+    /// those it already covers.
+    pub fn install(&self, installation: u64, repos: &[&str]) {
+        let mut world = self.world();
+        let app = world.app.as_mut().expect("enable_app first");
+        let covered = app.installations.entry(installation).or_default();
+        covered.extend(repos.iter().map(|repo| repo.to_lowercase()));
+    }
+
+    /// How long installation tokens issued from now on live (GitHub's: an hour); their
+    /// `expires_at` says so truthfully.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.world().app.as_mut().expect("enable_app first").lifetime = lifetime;
+    }
+
+    /// Every installation token issued so far expires now, though its `expires_at` said
+    /// otherwise: as when a token is revoked, or a clock ran ahead.
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        for token in self.world().app.as_mut().expect("enable_app first").tokens.values_mut() {
+            token.expires = now;
+        }
+    }
+
+    /// The installation tokens issued, with their installation, in the order they were issued.
+    pub fn issued_tokens(&self) -> Vec<(u64, String)> {
+        let world = self.world();
+        let Some(app) = world.app.as_ref() else {
+            return Vec::new();
+        };
+        let mut issued: Vec<(u64, u64, String)> = app
+            .tokens
+            .iter()
+            .map(|(value, token)| (token.serial, token.installation, value.clone()))
+            .collect();
+        issued.sort();
+        issued
+            .into_iter()
+            .map(|(_, installation, value)| (installation, value))
+            .collect()
+    }
+
     /// Accepts only this token from now on; others get 401 `Bad credentials`.
     pub fn set_token(&self, token: &str) {
         self.world().token = token.to_owned();
@@ -431,6 +497,97 @@ struct World {
     rate_reset: u64,
     /// Seconds before a new issue shows in lists, as GitHub's index can lag.
     listing_lag: u64,
+    /// Set by `enable_app`.
+    app: Option<AppWorld>,
+}
+
+/// GitHub as one GitHub App sees it.
+struct AppWorld {
+    app_id: u64,
+    key: rsa::pkcs1v15::VerifyingKey<Sha256>,
+    /// Installation id → the lower-cased repositories it covers.
+    installations: BTreeMap<u64, std::collections::BTreeSet<String>>,
+    /// Of tokens issued from now on.
+    lifetime: Duration,
+    /// Issued installation tokens by value.
+    tokens: BTreeMap<String, IssuedToken>,
+}
+
+struct IssuedToken {
+    installation: u64,
+    expires: Instant,
+    /// The order of issue.
+    serial: u64,
+}
+
+impl AppWorld {
+    /// Checks a JWT as GitHub does: RS256 signed with the App's key, `iss` the App's id, issued
+    /// no later than now, and expiring in the future but at most 10 minutes ahead. Also asks for
+    /// `iat` to be set back (GitHub advises 60 s) against clock drift. Why not, if not.
+    fn check_jwt(&self, jwt: &str) -> Result<(), String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use rsa::signature::Verifier;
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let [header, claims, signature] = parts.as_slice() else {
+            return Err("`Authorization` is not a JWT (three dot-separated parts)".to_owned());
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| "a JWT part is not base64url".to_owned())
+        };
+        let header: Value =
+            serde_json::from_slice(&decode(header)?).map_err(|_| "the JWT header is not JSON".to_owned())?;
+        if header["alg"] != "RS256" {
+            return Err(format!("the JWT's alg is {}, not RS256", header["alg"]));
+        }
+        let signature = rsa::pkcs1v15::Signature::try_from(decode(signature)?.as_slice())
+            .map_err(|_| "the JWT's signature is malformed".to_owned())?;
+        let signed = format!("{}.{}", parts[0], parts[1]);
+        self.key
+            .verify(signed.as_bytes(), &signature)
+            .map_err(|_| "the JWT is not signed with the App's key".to_owned())?;
+        let claims: Value =
+            serde_json::from_slice(&decode(claims)?).map_err(|_| "the JWT claims are not JSON".to_owned())?;
+        let iss = match &claims["iss"] {
+            Value::String(text) => text.parse::<u64>().ok(),
+            value => value.as_u64(),
+        };
+        if iss != Some(self.app_id) {
+            return Err(format!(
+                "the JWT's iss is {}, not the App id {}",
+                claims["iss"], self.app_id
+            ));
+        }
+        let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
+            return Err("the JWT needs numeric iat and exp".to_owned());
+        };
+        let now = now_secs() as i64;
+        if iat > now + 1 {
+            return Err("the JWT's iat is in the future".to_owned());
+        }
+        if iat > now - 30 {
+            return Err("the JWT's iat is not set back against clock drift (GitHub advises 60 s)".to_owned());
+        }
+        if exp <= now {
+            return Err("the JWT has expired".to_owned());
+        }
+        if exp > now + 600 {
+            return Err("the JWT's exp is more than 10 minutes ahead".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Who a request proved to be.
+enum Caller {
+    /// `TEST_TOKEN` (or what `set_token` set), when there is no App.
+    Token,
+    /// The App itself, by a valid JWT.
+    App,
+    /// An installation, by one of its unexpired tokens.
+    Installation(u64),
 }
 
 #[derive(Default)]
@@ -566,6 +723,7 @@ impl World {
             rate_used: 0,
             rate_reset: now_secs() + 3600,
             listing_lag: 0,
+            app: None,
         }
     }
 
@@ -574,7 +732,9 @@ impl World {
         let at = Instant::now();
         let (method, path, query) = (method.as_str(), uri.path(), uri.query().unwrap_or(""));
         let headers = header_map(headers);
-        let request = inspect(method, uri, &headers, body, &self.token);
+        let request = inspect(method, uri, &headers, body, |headers, route| {
+            self.authorize(headers, route)
+        });
         let fault = self.take_fault(method, path);
         let reply = match &fault {
             Some(FaultKind::Respond { status, headers, body }) => Reply::as_told(*status, headers, body),
@@ -606,6 +766,10 @@ impl World {
             status: reply.status,
             at,
             problems: request.problems,
+            installation: match request.caller {
+                Some(Caller::Installation(id)) if request.refusal.is_none() => Some(id),
+                _ => None,
+            },
         });
         let delay = match fault {
             Some(FaultKind::Delay(delay)) => delay,
@@ -626,6 +790,12 @@ impl World {
         let Some(route) = &request.route else {
             return Reply::error(404, "Not Found");
         };
+        if let (Some(Caller::Installation(id)), Some(repo)) = (&request.caller, route_repo(route))
+            && !self.covers(*id, repo)
+        {
+            // GitHub does not tell a repository the installation cannot see from one that is not there.
+            return Reply::error(404, "Not Found");
+        }
         if !request.errors.is_empty() {
             let errors = json!({
                 "message": "Validation Failed",
@@ -686,9 +856,120 @@ impl World {
         })
     }
 
+    /// Who the `Authorization` header proves the caller to be, for this route; if no one,
+    /// GitHub's 401 message and the problem.
+    fn authorize(
+        &self,
+        headers: &BTreeMap<String, String>,
+        route: Option<&Route>,
+    ) -> Result<Caller, (&'static str, String)> {
+        let Some(app) = &self.app else {
+            return authorize(headers, &self.token).map(|()| Caller::Token);
+        };
+        let Some(value) = headers.get("authorization") else {
+            return Err(("Requires authentication", "no `Authorization` header".to_owned()));
+        };
+        let Some(given) = value.strip_prefix("Bearer ") else {
+            return Err(("Bad credentials", "`Authorization` is not `Bearer <token>`".to_owned()));
+        };
+        let given = given.trim();
+        if matches!(route, Some(Route::RepoInstallation(_) | Route::CreateAccessToken(_))) {
+            return match app.check_jwt(given) {
+                Ok(()) => Ok(Caller::App),
+                Err(problem) => Err(("A JSON web token could not be decoded", problem)),
+            };
+        }
+        match app.tokens.get(given) {
+            Some(token) if Instant::now() < token.expires => Ok(Caller::Installation(token.installation)),
+            Some(token) => Err((
+                "Bad credentials",
+                format!("an expired token of installation {} was used", token.installation),
+            )),
+            None if given.matches('.').count() == 2 => Err((
+                "Bad credentials",
+                "the App's JWT was used where an installation token is needed".to_owned(),
+            )),
+            None => Err((
+                "Bad credentials",
+                "`Authorization` carries a token the fake GitHub did not issue".to_owned(),
+            )),
+        }
+    }
+
+    /// Whether installation `id` covers `repo`.
+    fn covers(&self, id: u64, repo: &str) -> bool {
+        self.app
+            .as_ref()
+            .and_then(|app| app.installations.get(&id))
+            .is_some_and(|repos| repos.contains(&repo.to_lowercase()))
+    }
+
+    /// `GET /repos/{owner}/{repo}/installation`.
+    fn repo_installation(&self, repo: &str) -> Reply {
+        let Some(app) = &self.app else {
+            return Reply::error(404, "Not Found");
+        };
+        let repo = repo.to_lowercase();
+        match app.installations.iter().find(|(_, repos)| repos.contains(&repo)) {
+            Some((id, _)) => {
+                let owner = repo.split('/').next().unwrap_or_default();
+                Reply::json(
+                    200,
+                    &json!({
+                        "id": id,
+                        "app_id": app.app_id,
+                        "account": {"login": owner, "type": "Organization"},
+                        "repository_selection": "selected",
+                        "access_tokens_url": format!("{}/app/installations/{id}/access_tokens", self.base),
+                        "permissions": {"issues": "write", "metadata": "read", "pull_requests": "write"},
+                    }),
+                )
+            }
+            None => Reply::error(404, "Not Found"),
+        }
+    }
+
+    /// `POST /app/installations/{id}/access_tokens`.
+    fn create_access_token(&mut self, id: u64) -> Reply {
+        let Some(app) = self.app.as_mut() else {
+            return Reply::error(404, "Not Found");
+        };
+        if !app.installations.contains_key(&id) {
+            return Reply::error(404, "Not Found");
+        }
+        let serial = app.tokens.len() as u64 + 1;
+        let value = format!(
+            "ghs_fake{id}x{serial}x{}",
+            &hex(&Sha256::digest(
+                format!("{id}/{serial}/{:?}", Instant::now()).as_bytes()
+            ))[..20]
+        );
+        let lifetime = app.lifetime;
+        app.tokens.insert(
+            value.clone(),
+            IssuedToken {
+                installation: id,
+                expires: Instant::now() + lifetime,
+                serial,
+            },
+        );
+        let expires_at = iso8601(now_secs() + lifetime.as_secs());
+        Reply::json(
+            201,
+            &json!({
+                "token": value,
+                "expires_at": expires_at,
+                "permissions": {"issues": "write", "metadata": "read", "pull_requests": "write"},
+                "repository_selection": "selected",
+            }),
+        )
+    }
+
     fn handle(&mut self, route: Route, incoming: &Incoming) -> Reply {
         match route {
             Route::RateLimit => self.rate_limit(),
+            Route::RepoInstallation(repo) => self.repo_installation(&repo),
+            Route::CreateAccessToken(id) => self.create_access_token(id),
             Route::Graphql => Reply::json(
                 200,
                 &json!({"errors": [{"message": "the fake GitHub does not answer GraphQL queries"}]}),
@@ -1310,6 +1591,28 @@ enum Route {
     ListPulls(String),
     CreatePull(String),
     MergePull(String, u64),
+    RepoInstallation(String),
+    CreateAccessToken(u64),
+}
+
+/// The repository a route acts on, when it acts on one.
+fn route_repo(route: &Route) -> Option<&str> {
+    match route {
+        Route::RateLimit | Route::Graphql | Route::CreateAccessToken(_) | Route::RepoInstallation(_) => None,
+        Route::ListIssues(repo)
+        | Route::CreateIssue(repo)
+        | Route::GetIssue(repo, _)
+        | Route::UpdateIssue(repo, _)
+        | Route::ListComments(repo, _)
+        | Route::CreateComment(repo, _)
+        | Route::UpdateComment(repo, _)
+        | Route::ListLabels(repo)
+        | Route::CreateLabel(repo)
+        | Route::AddLabels(repo, _)
+        | Route::ListPulls(repo)
+        | Route::CreatePull(repo)
+        | Route::MergePull(repo, _) => Some(repo),
+    }
 }
 
 fn route(method: &str, path: &str) -> Option<Route> {
@@ -1332,6 +1635,8 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("GET", ["repos", o, r, "pulls"]) => Route::ListPulls(repo(o, r)),
         ("POST", ["repos", o, r, "pulls"]) => Route::CreatePull(repo(o, r)),
         ("PUT", ["repos", o, r, "pulls", n, "merge"]) => Route::MergePull(repo(o, r), number(n)?),
+        ("GET", ["repos", o, r, "installation"]) => Route::RepoInstallation(repo(o, r)),
+        ("POST", ["app", "installations", id, "access_tokens"]) => Route::CreateAccessToken(number(id)?),
         _ => return None,
     })
 }
@@ -1583,10 +1888,18 @@ struct Inspected {
     errors: Vec<Value>,
     /// GitHub's 401 message when the token is missing or wrong.
     refusal: Option<&'static str>,
+    /// Who the request proved to be, when it was not refused.
+    caller: Option<Caller>,
     problems: Vec<String>,
 }
 
-fn inspect(method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[u8], token: &str) -> Inspected {
+fn inspect(
+    method: &str,
+    uri: &Uri,
+    headers: &BTreeMap<String, String>,
+    body: &[u8],
+    authorize: impl FnOnce(&BTreeMap<String, String>, Option<&Route>) -> Result<Caller, (&'static str, String)>,
+) -> Inspected {
     let path = uri.path();
     let mut problems = header_problems(headers, !body.is_empty());
     let route = route(method, path);
@@ -1618,10 +1931,13 @@ fn inspect(method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[
         problems.extend(checked.problems);
         errors = checked.errors;
     }
-    let refusal = authorize(headers, token).err().map(|(message, problem)| {
-        problems.push(problem);
-        message
-    });
+    let (caller, refusal) = match authorize(headers, route.as_ref()) {
+        Ok(caller) => (Some(caller), None),
+        Err((message, problem)) => {
+            problems.push(problem);
+            (None, Some(message))
+        }
+    };
     Inspected {
         route,
         query,
@@ -1629,6 +1945,7 @@ fn inspect(method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[
         body,
         errors,
         refusal,
+        caller,
         problems,
     }
 }

@@ -5,6 +5,7 @@
 pub mod collector;
 pub mod fake_github;
 pub mod git_repos;
+pub mod kernel;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
