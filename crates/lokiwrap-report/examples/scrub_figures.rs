@@ -688,17 +688,27 @@ impl Tally {
     }
 }
 
-/// Whether no recognisable part of `secret` is left in `out`: neither the whole nor its
-/// middle 12 characters.
+/// Whether no recognisable part of `secret` is left in `out`: neither the whole nor its last
+/// 12 characters (the random end of every format; the start is often a fixed prefix or a
+/// host name).
 fn gone(secret: &str, out: &str) -> bool {
-    let chars: Vec<char> = secret.chars().collect();
-    let middle: String = if chars.len() > 12 {
-        let start = (chars.len() - 12) / 2;
-        chars[start..start + 12].iter().collect()
-    } else {
-        secret.to_string()
-    };
-    !out.contains(secret) && !out.contains(&middle)
+    let core = secret.trim_end_matches(['/', '=']);
+    let chars: Vec<char> = core.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(12)..].iter().collect();
+    let caught = !out.contains(secret) && !out.contains(&tail);
+    if !caught && show() > 0 {
+        println!("  missed: {out}");
+    }
+    caught
+}
+
+/// How many changed benign lines to print, and whether to print every miss:
+/// `SCRUB_FIGURES_SHOW=20`.
+fn show() -> usize {
+    std::env::var("SCRUB_FIGURES_SHOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 struct Measure<'a> {
@@ -724,10 +734,8 @@ impl Measure<'_> {
     }
 }
 
-#[allow(unused_variables)]
 fn free_text(scrubber: &Scrubber, text: &str) -> String {
-    // FREE_TEXT
-    scrubber.scrub(text).text.into_owned()
+    scrubber.scrub_free_text(text).text.into_owned()
 }
 
 fn main() {
@@ -878,15 +886,36 @@ fn report(m: &mut Measure<'_>) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let out = m.scrub(line);
             benign.add(out == line);
-            if out != line && changed_examples.len() < 12 {
+            if out != line && changed_examples.len() < show() {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 let shown: String = out.chars().take(140).collect();
                 changed_examples.push(format!("  {name}: {shown}"));
             }
         }
     }
+    // The same files scrubbed whole, as a message or a stack arrives: lines then have their
+    // neighbours (a base64 block is recognised as one).
+    let mut whole_files = Tally::default();
+    for path in &files {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        let out = m.run(&text);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let out_lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+        if lines.len() == out_lines.len() {
+            for (a, b) in lines.iter().zip(&out_lines) {
+                whole_files.add(a == b);
+            }
+        } else {
+            whole_files.total += lines.len();
+        }
+    }
     println!(
-        "\nbenign lines of real program output left untouched: {:.2}% of {} lines ({} files)",
+        "\nbenign lines of real program output left untouched, each file scrubbed whole: {:.2}% of {} lines",
+        100.0 * whole_files.caught as f64 / whole_files.total.max(1) as f64,
+        whole_files.total
+    );
+    println!(
+        "benign lines of real program output left untouched, scrubbed line by line: {:.2}% of {} lines ({} files)",
         100.0 * benign.caught as f64 / benign.total.max(1) as f64,
         benign.total,
         files.len()
