@@ -197,6 +197,79 @@ fn secrets() -> Vec<Golden> {
             ),
             "\"[REDACTED:github_token]\"",
         ),
+        // webhooks: the path is the secret, the host says what it was.
+        redacts(
+            "discord_webhook",
+            format!(
+                "POST https://discord.com/api/webhooks/123456789012345678/{}",
+                fake("", 68, B64URL)
+            ),
+            "POST https://discord.com/api/webhooks/123456789012345678/[REDACTED:discord_webhook]",
+        ),
+        keeps(
+            "discord_webhook",
+            "see https://discord.com/developers/docs/resources/webhook",
+        ),
+        redacts(
+            "teams_webhook",
+            format!(
+                "url: https://contoso.webhook.office.com/webhookb2/{}@x/IncomingWebhook/{}",
+                fake("", 36, HEX),
+                fake("", 32, HEX)
+            ),
+            "url: https://contoso.webhook.office.com/webhookb2/[REDACTED:teams_webhook]",
+        ),
+        keeps("teams_webhook", "docs at https://learn.microsoft.com/office/webhooks"),
+        redacts(
+            "zapier_webhook",
+            "POST https://hooks.zapier.com/hooks/catch/1234567/abc9de/ failed",
+            "POST https://hooks.zapier.com/hooks/catch/[REDACTED:zapier_webhook]/ failed",
+        ),
+        keeps("zapier_webhook", "https://hooks.zapier.com/hooks/ is the base"),
+        // Key names as people write them.
+        redacts(
+            "secret_assignment",
+            format!("password_super_secure = \"{}\"", fake("", 16, ALNUM)),
+            "password_super_secure = \"[REDACTED:secret_assignment]\"",
+        ),
+        redacts(
+            "secret_assignment",
+            "db_passwd := \"hunter2!\"",
+            "db_passwd := \"[REDACTED:secret_assignment]\"",
+        ),
+        redacts(
+            "secret_assignment",
+            "if (secret == \"hunter2\") {",
+            "if (secret == \"[REDACTED:secret_assignment]\") {",
+        ),
+        redacts(
+            "secret_assignment",
+            "  <password>correct horse battery</password>",
+            "  <password>[REDACTED:secret_assignment]</password>",
+        ),
+        redacts(
+            "secret_assignment",
+            "[DEBUG] Using Key=qsCG7rT2xV9mK4pL",
+            "[DEBUG] Using Key=[REDACTED:secret_assignment]",
+        ),
+        redacts(
+            "secret_assignment",
+            "<add key=\"DbPassword\" value=\"s3cr3t-Value\" />",
+            "<add key=\"DbPassword\" value=\"[REDACTED:secret_assignment]\" />",
+        ),
+        redacts(
+            "secret_assignment",
+            "os.environ[\"API_TOKEN\"] = \"abc123def456\"",
+            "os.environ[\"API_TOKEN\"] = \"[REDACTED:secret_assignment]\"",
+        ),
+        keeps(
+            "secret_assignment",
+            "token_count = 3; password_file: /run/secrets/db; sort_key = \"name\"",
+        ),
+        keeps(
+            "secret_assignment",
+            "pass: 3 tests, author: alice, tokens: 1234, PWD=/srv/app",
+        ),
         // Split by an invisible character, the token is glued back and caught whole.
         redacts(
             "github_token",
@@ -316,7 +389,7 @@ fn secrets() -> Vec<Golden> {
             ),
             "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[REDACTED:azure_storage_key];EndpointSuffix=core.windows.net",
         ),
-        keeps("azure_storage_key", "AccountKey=short;AccountName=acct"),
+        keeps("azure_storage_key", "AccountName=acct;EndpointSuffix=core.windows.net"),
         // digitalocean_token
         redacts(
             "digitalocean_token",
@@ -835,8 +908,26 @@ impl Golden {
     }
 }
 
+/// One positive and one near-miss vector per provider row.
+fn provider_vectors() -> Vec<Golden> {
+    PROVIDER_TOKENS
+        .iter()
+        .flat_map(|(rule, parts)| {
+            [
+                redacts(
+                    rule,
+                    format!("token {} rejected", provider_token(parts, false)),
+                    format!("token [REDACTED:{rule}] rejected"),
+                ),
+                keeps(rule, format!("see {} here", provider_token(parts, true))),
+            ]
+        })
+        .collect()
+}
+
 fn all_vectors() -> Vec<Golden> {
     let mut all = secrets();
+    all.extend(provider_vectors());
     all.extend(personal_data());
     all.extend(ordinary());
     all
@@ -1043,4 +1134,308 @@ fn rules_have_unique_snake_case_names() {
             && n.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     }));
+}
+
+/// Provider formats, one row per rule: a token assembled from `(text, count, alphabet)`
+/// parts, which must be replaced whole wherever it stands (alone, glued to a word character,
+/// in a sentence); and the same token with its random parts cut to a fifth, which must not be.
+/// Literal text, then that many random characters of the alphabet.
+type Part = (&'static str, usize, &'static str);
+
+const PROVIDER_TOKENS: &[(&str, &[Part])] = &[
+    ("aws_session_token", &[("IQoJb3JpZ2luX2VjE", 120, B64)]),
+    ("aws_bedrock_key", &[("ABSKQmVkcm9ja0FQSUtleS", 100, B64)]),
+    ("google_oauth_secret", &[("GOCSPX-", 28, B64URL)]),
+    ("google_refresh_token", &[("1//0", 60, B64URL)]),
+    ("firebase_server_key", &[("AAAA", 7, ALNUM), (":APA91b", 134, B64URL)]),
+    ("azure_client_secret", &[("", 3, ALNUM), ("8Q~", 34, ALNUM)]),
+    ("alibaba_access_key", &[("LTAI", 20, ALNUM)]),
+    ("tencent_secret_id", &[("AKID", 32, ALNUM)]),
+    ("yandex_token", &[("AQVN", 36, B64URL)]),
+    ("scaleway_key", &[("SCW", 17, UPPER_ALNUM)]),
+    ("cloudflare_origin_ca_key", &[("v1.0-", 24, HEX), ("-", 146, HEX)]),
+    ("flyio_token", &[("fo1_", 43, B64URL)]),
+    ("netlify_token", &[("nfp_", 36, ALNUM)]),
+    ("render_api_key", &[("rnd_", 32, ALNUM)]),
+    ("supabase_token", &[("sbp_", 40, HEX)]),
+    ("neon_api_key", &[("napi_", 64, "abcdefghijklmnopqrstuvwxyz0123456789")]),
+    ("planetscale_token", &[("pscale_tkn_", 43, B64URL)]),
+    ("aiven_password", &[("AVNS_", 24, B64URL)]),
+    ("deno_deploy_token", &[("ddp_", 36, ALNUM)]),
+    ("openshift_token", &[("sha256~", 43, B64URL)]),
+    ("akamai_token", &[("akab-", 16, HEX), ("-", 16, HEX)]),
+    ("tailscale_key", &[("tskey-auth-", 12, ALNUM), ("-", 30, ALNUM)]),
+    (
+        "defined_networking_key",
+        &[("dnkey-", 26, UPPER_ALNUM), ("-", 52, UPPER_ALNUM)],
+    ),
+    ("elastic_cloud_key", &[("essu_", 80, B64)]),
+    ("clickhouse_key", &[("4b1d", 38, ALNUM)]),
+    ("scalingo_token", &[("tk-us-", 48, B64URL)]),
+    ("dropbox_token", &[("sl.", 138, B64URL)]),
+    (
+        "amazon_mws_token",
+        &[
+            ("amzn.mws.", 8, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 12, HEX),
+        ],
+    ),
+    ("bitbucket_token", &[("ATBB", 40, ALNUM)]),
+    ("sourcegraph_token", &[("sgp_", 16, HEX), ("_", 40, HEX)]),
+    ("crates_io_token", &[("cio", 32, ALNUM)]),
+    ("nuget_key", &[("oy2", 43, "abcdefghijklmnopqrstuvwxyz0123456789")]),
+    ("packagist_token", &[("packagist_ort_", 68, HEX)]),
+    (
+        "clojars_token",
+        &[("CLOJARS_", 60, "abcdefghijklmnopqrstuvwxyz0123456789")],
+    ),
+    ("docker_hub_token", &[("dckr_pat_", 27, B64URL)]),
+    ("jfrog_token", &[("AKCp", 69, ALNUM)]),
+    ("circleci_token", &[("CCIPAT_", 22, ALNUM), ("_", 40, HEX)]),
+    ("buildkite_token", &[("bkua_", 40, HEX)]),
+    ("sonarqube_token", &[("squ_", 40, HEX)]),
+    ("terraform_token", &[("", 14, ALNUM), (".atlasv1.", 67, B64URL)]),
+    (
+        "infisical_token",
+        &[("st.", 8, HEX), ("-", 27, HEX), (".", 32, HEX), (".", 32, HEX)],
+    ),
+    ("onepassword_secret", &[("ops_eyJ", 250, B64URL)]),
+    (
+        "harness_token",
+        &[("pat.", 22, B64URL), (".", 24, HEX), (".", 20, ALNUM)],
+    ),
+    ("octopus_key", &[("API-", 26, UPPER_ALNUM)]),
+    (
+        "teamcity_token",
+        &[("eyJ0eXAiOiAiVENWMiJ9.", 36, B64URL), (".", 48, B64URL)],
+    ),
+    ("prefect_key", &[("pnu_", 36, ALNUM)]),
+    ("readme_key", &[("rdme_", 70, "abcdefghijklmnopqrstuvwxyz0123456789")]),
+    (
+        "jetbrains_token",
+        &[("perm:", 12, ALNUM), (".", 20, ALNUM), (".", 30, ALNUM)],
+    ),
+    ("frameio_token", &[("fio-u-", 64, B64URL)]),
+    ("figma_token", &[("figd_", 40, B64URL)]),
+    ("notion_token", &[("ntn_", 11, "0123456789"), ("", 35, ALNUM)]),
+    ("airtable_token", &[("pat", 14, ALNUM), (".", 64, HEX)]),
+    ("clickup_token", &[("pk_", 8, "0123456789"), ("_", 32, UPPER_ALNUM)]),
+    ("typeform_token", &[("tfp_", 59, B64URL)]),
+    ("contentful_token", &[("CFPAT-", 43, B64URL)]),
+    ("apollo_key", &[("service:my-graph:", 22, ALNUM)]),
+    ("stackhawk_key", &[("hawk.", 20, ALNUM), (".", 20, ALNUM)]),
+    ("trigger_dev_key", &[("tr_dev_", 20, ALNUM)]),
+    ("inngest_key", &[("signkey-prod-", 64, HEX)]),
+    ("wix_key", &[("IST.eyJ", 200, B64URL)]),
+    ("adafruit_key", &[("aio_", 28, ALNUM)]),
+    ("ubidots_token", &[("BBFF-", 30, ALNUM)]),
+    ("matrix_token", &[("syt_", 8, ALNUM), ("_", 20, ALNUM), ("_", 6, ALNUM)]),
+    ("coralogix_key", &[("cxtp_", 30, ALNUM)]),
+    ("checkly_key", &[("cu_", 32, HEX)]),
+    ("groq_key", &[("gsk_", 52, ALNUM)]),
+    ("xai_key", &[("xai-", 80, ALNUM)]),
+    ("replicate_token", &[("r8_", 37, ALNUM)]),
+    ("langsmith_key", &[("lsv2_pt_", 32, HEX), ("_", 10, HEX)]),
+    ("pinecone_key", &[("pcsk_", 60, B64URL)]),
+    ("tavily_key", &[("tvly-", 32, ALNUM)]),
+    ("fireworks_key", &[("fw_", 24, ALNUM)]),
+    ("voyage_key", &[("pa-", 43, B64URL)]),
+    ("elevenlabs_key", &[("sk_", 48, HEX)]),
+    ("anyscale_key", &[("esecret_", 40, ALNUM)]),
+    ("modal_token", &[("ak-", 22, ALNUM)]),
+    ("square_token", &[("sq0csp-", 43, B64URL)]),
+    ("shippo_token", &[("shippo_live_", 40, HEX)]),
+    (
+        "braintree_token",
+        &[
+            ("access_token$production$", 16, "abcdefghijklmnopqrstuvwxyz0123456789"),
+            ("$", 32, HEX),
+        ],
+    ),
+    ("razorpay_key", &[("rzp_live_", 14, ALNUM)]),
+    ("flutterwave_key", &[("FLWSECK_TEST-", 32, HEX), ("-X", 0, HEX)]),
+    (
+        "plaid_token",
+        &[
+            ("access-sandbox-", 8, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 12, HEX),
+        ],
+    ),
+    ("duffel_token", &[("duffel_test_", 43, B64URL)]),
+    ("easypost_key", &[("EZAK", 54, ALNUM)]),
+    ("woocommerce_key", &[("ck_", 40, HEX)]),
+    ("klaviyo_key", &[("pk_", 34, HEX)]),
+    ("mercury_key", &[("mercury_production_wma_", 40, ALNUM)]),
+    ("facebook_token", &[("EAACEdEose0cBA", 120, ALNUM)]),
+    ("instagram_token", &[("IGQV", 160, B64URL)]),
+    ("pinterest_token", &[("pina_", 96, UPPER_ALNUM)]),
+    (
+        "twitter_bearer_token",
+        &[("AAAAAAAAAAAAAAAAAAAAA", 20, ALNUM), ("%3D", 50, ALNUM)],
+    ),
+    ("vk_token", &[("vk1.a.", 200, B64URL)]),
+    ("foursquare_key", &[("fsq3", 40, ALNUM)]),
+    ("telegram_bot_token", &[("", 9, "0123456789"), (":AA", 33, B64URL)]),
+    ("mailchimp_key", &[("", 32, HEX), ("-us12", 0, HEX)]),
+    ("mailgun_key", &[("key-", 32, HEX)]),
+    ("brevo_key", &[("xkeysib-", 64, HEX), ("-", 16, ALNUM)]),
+    ("mandrill_key", &[("md-", 22, ALNUM)]),
+    ("resend_key", &[("re_", 8, ALNUM), ("_", 24, ALNUM)]),
+    (
+        "onesignal_key",
+        &[("os_v2_app_", 110, "abcdefghijklmnopqrstuvwxyz0123456789")],
+    ),
+    ("zoho_token", &[("1000.", 32, HEX), (".", 32, HEX)]),
+    ("salesforce_token", &[("00D", 12, ALNUM), ("!", 96, ALNUM)]),
+    (
+        "hubspot_token",
+        &[
+            ("pat-na1-", 8, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 12, HEX),
+        ],
+    ),
+    (
+        "deepl_key",
+        &[
+            ("", 8, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 12, HEX),
+            (":fx", 0, HEX),
+        ],
+    ),
+    ("maxmind_key", &[("", 6, ALNUM), ("_", 29, ALNUM), ("_mmk", 0, HEX)]),
+    (
+        "dynatrace_token",
+        &[("dt0c01.", 24, UPPER_ALNUM), (".", 64, UPPER_ALNUM)],
+    ),
+    (
+        "honeycomb_key",
+        &[("hcaik_", 58, "abcdefghijklmnopqrstuvwxyz0123456789")],
+    ),
+    ("honeybadger_token", &[("hbp_", 36, ALNUM)]),
+    ("posthog_key", &[("phx_", 43, ALNUM)]),
+    (
+        "launchdarkly_key",
+        &[
+            ("sdk-", 8, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 4, HEX),
+            ("-", 12, HEX),
+        ],
+    ),
+    ("adobe_client_secret", &[("p8e-", 32, ALNUM)]),
+    (
+        "authress_key",
+        &[("sc_", 20, HEX), (".", 5, HEX), (".acc_", 20, HEX), (".", 60, B64URL)],
+    ),
+    ("lambdatest_key", &[("LT_", 47, ALNUM)]),
+    ("mapbox_token", &[("sk.eyJ", 60, B64URL), (".", 22, B64URL)]),
+    (
+        "discord_bot_token",
+        &[("MT", 24, ALNUM), (".", 6, B64URL), (".", 38, B64URL)],
+    ),
+    ("mailgun_signing_key", &[("", 32, HEX), ("-", 8, HEX), ("-", 8, HEX)]),
+];
+
+fn provider_token(parts: &[Part], shorten: bool) -> String {
+    parts
+        .iter()
+        .map(|&(text, len, charset)| {
+            let len = if shorten { len / 5 } else { len };
+            if len == 0 {
+                text.to_string()
+            } else {
+                fake(text, len, charset)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn provider_tokens_are_redacted_alone_glued_and_in_a_sentence() {
+    let scrubber = Scrubber::new();
+    let mut failures = Vec::new();
+    for (rule, parts) in PROVIDER_TOKENS {
+        assert!(rule_names().contains(rule), "unknown rule {rule}");
+        let token = provider_token(parts, false);
+        let marker = format!("[REDACTED:{rule}]");
+        for (input, expected) in [
+            (token.clone(), marker.clone()),
+            (format!("open_{token}"), format!("open_{marker}")),
+            (
+                format!("error: upstream rejected {token} (401)"),
+                format!("error: upstream rejected {marker} (401)"),
+            ),
+        ] {
+            let out = scrubber.scrub(&input);
+            if out.text != expected {
+                failures.push(format!("[{rule}] {input}\n  became {}", out.text));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn provider_tokens_cut_short_are_left_alone() {
+    let scrubber = Scrubber::new();
+    let mut failures = Vec::new();
+    for (rule, parts) in PROVIDER_TOKENS {
+        let near_miss = format!("see {} here", provider_token(parts, true));
+        let out = scrubber.scrub(&near_miss);
+        if out.redactions != 0 {
+            failures.push(format!("[{rule}] {near_miss}\n  became {}", out.text));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_catch_all_runs_only_when_asked_for() {
+    let scrubber = Scrubber::new();
+    let line = "plugin call failed: upstream said aZ3kP9qL2xW7mN4vB8cR1tY6 is invalid";
+    let ordinary = scrubber.scrub(line);
+    assert_eq!(ordinary.text, line);
+    let free = scrubber.scrub_free_text(line);
+    assert_eq!(
+        free.text,
+        "plugin call failed: upstream said [REDACTED:high_entropy] is invalid"
+    );
+    assert_eq!(free.redactions, 1);
+    assert_eq!(scrubber.scrub_free_text(&free.text).text, free.text);
+}
+
+#[test]
+fn the_catch_all_leaves_ordinary_output_alone() {
+    let scrubber = Scrubber::new();
+    for line in [
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8 (uuid 123e4567-e89b-12d3-a456-426614174000)",
+        "   Compiling lokiwrap-report v0.1.0 (/srv/build/lokiwrap) -C metadata=b7d11b783e7a3b70",
+        "  at Object.<anonymous> (/srv/app/node_modules/@scope/pkg/dist/index.js:3:9)",
+        "\"integrity\": \"sha512-Xy8Qp3Lm7Zr2Kd9Tn4Wb6Hc1Fv5Gs0Je8AaXy8Qp3Lm7Zr2Kd9Tn4Wb6Hc1==\"",
+        "go: downloading golang.org/x/sys v0.0.0-20210101120000-abcdef123456",
+    ] {
+        assert_eq!(scrubber.scrub_free_text(line).text, line);
+    }
+}
+
+#[test]
+fn the_catch_all_keeps_the_rules_markers() {
+    let token = fake("ghp_", 36, ALNUM);
+    let text = format!("push {token} and q7x2m9p4k8w3z6v1n5b0c7x2");
+    let out = Scrubber::new().scrub_free_text(&text);
+    assert_eq!(out.text, "push [REDACTED:github_token] and [REDACTED:high_entropy]");
+    assert_eq!(out.redactions, 2);
 }

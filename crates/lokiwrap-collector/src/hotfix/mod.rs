@@ -358,7 +358,7 @@ pub fn from_plugin_error(bytes: &[u8], cfg: &HotfixConfig) -> Result<Failure, Ig
                     .lines
                     .iter()
                     .take(MAX_LOG_LINES)
-                    .map(|line| clean_line(line, MAX_LOG_LINE_CHARS))
+                    .map(|line| clean_free_line(line, MAX_LOG_LINE_CHARS))
                     .collect()
             })
             .unwrap_or_default(),
@@ -558,15 +558,25 @@ fn scrubber() -> &'static Scrubber {
 
 /// Scrubbed, on one line, at most `max_chars` characters.
 fn clean_line(text: &str, max_chars: usize) -> String {
-    let scrubbed = scrubber().scrub(text);
-    let one_line = scrubbed.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line(&scrubber().scrub(text).text, max_chars)
+}
+
+/// [`clean_line`] for free text bound for a plugin's repository (a log line): the scrubber's
+/// catch-all also replaces random-looking tokens no rule knows (see PRIVACY.md).
+fn clean_free_line(text: &str, max_chars: usize) -> String {
+    one_line(&scrubber().scrub_free_text(text).text, max_chars)
+}
+
+fn one_line(scrubbed: &str, max_chars: usize) -> String {
+    let one_line = scrubbed.split_whitespace().collect::<Vec<_>>().join(" ");
     let printable: String = one_line.chars().filter(|c| !c.is_control()).collect();
     defuse_markers(&truncate(&printable, max_chars)).into_owned()
 }
 
-/// Scrubbed, line breaks kept, other control characters dropped, at most `max_chars`.
+/// Scrubbed with the catch-all for free text (the error message, stack and response), line
+/// breaks kept, other control characters dropped, at most `max_chars`.
 fn clean_block(text: &str, max_chars: usize) -> String {
-    let scrubbed = scrubber().scrub(text);
+    let scrubbed = scrubber().scrub_free_text(text);
     let printable: String = scrubbed
         .text
         .chars()
@@ -640,3 +650,19 @@ fn run_url(repo: &str, run_id: u64, html_url: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod free_text_tests {
+    use super::{clean_block, clean_free_line, clean_line};
+
+    /// The kernel's message and log trail go into plugin repositories: a token no rule knows
+    /// is replaced there, while structured fields keep the rules alone.
+    #[test]
+    fn free_text_fields_get_the_catch_all_and_structured_ones_do_not() {
+        let token = "aZ3kP9qL2xW7mN4vB8cR1tY6";
+        let text = format!("upstream said {token} is invalid");
+        assert!(!clean_block(&text, 500).contains(token));
+        assert!(!clean_free_line(&text, 500).contains(token));
+        assert!(clean_line(&text, 500).contains(token));
+    }
+}

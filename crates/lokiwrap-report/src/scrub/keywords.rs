@@ -5,13 +5,14 @@
 
 use std::ops::Range;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use memchr::{memchr, memrchr};
-use regex::bytes::{Regex, RegexBuilder};
 
-/// Keywords per searcher. The regex engine runs an alternation of literals as a SIMD
-/// (Teddy) search while it is small; past a few dozen it falls back to a general automaton
-/// several times slower, so a few small groups are searched quicker than one large one.
-const KEYWORDS_PER_SEARCHER: usize = 16;
+/// Not a literal: a rule with this keyword runs on the lines that hold a run of at least
+/// `LONG_RUN_CHARS` token characters (letters, digits, `_.~+/=-`), the cheap gate for token
+/// shapes without a literal prefix.
+pub(super) const LONG_RUN_KEYWORD: &str = "\0long run";
+pub(super) const LONG_RUN_CHARS: usize = 32;
 
 /// What one rule brings to the index.
 pub(super) struct RuleKeywords {
@@ -21,79 +22,59 @@ pub(super) struct RuleKeywords {
 }
 
 pub(super) struct KeywordIndex {
-    /// Every keyword longer than one byte, in groups, each searched as one alternation of
-    /// literals, longest first. Empty if one failed to build; then those rules run on the
-    /// whole text.
-    searchers: Vec<Regex>,
-    /// The searchers' keywords sorted by their bytes, to name a hit.
-    keywords: Vec<Keyword>,
+    /// Every keyword longer than one byte, searched in one pass of one automaton that
+    /// reports overlapping hits (a keyword inside or overhanging another is found too).
+    /// `None` if it failed to build; then those rules run on the whole text.
+    searcher: Option<AhoCorasick>,
+    /// The rules to run where keyword `i` of the searcher occurs.
+    keyword_rules: Vec<Vec<usize>>,
     /// One-byte keywords (`@`, `:`) occur on nearly every line of a log; checking that they
     /// occur at all is cheaper than collecting positions, and the rule runs on all text.
     single_bytes: Vec<(u8, Vec<usize>)>,
     /// Rules that run on the whole text: no keywords, or no searcher to find them.
     always: Vec<usize>,
+    /// Rules gated by a long run of token characters.
+    long_run: Vec<usize>,
     crosses_lines: Vec<bool>,
-}
-
-struct Keyword {
-    text: &'static [u8],
-    /// The rules to run where it occurs: its own and those of every keyword inside it, since
-    /// at one position a searcher reports only its longest keyword.
-    rules: Vec<usize>,
-    /// Keywords that can start inside this one and end after it, with their offset: a
-    /// searcher resumes after each hit and would not see them.
-    overhangs: Vec<(usize, usize)>,
 }
 
 impl KeywordIndex {
     pub fn new(rules: &[RuleKeywords]) -> KeywordIndex {
+        let is_literal = |k: &&str| k.len() > 1 && *k != LONG_RUN_KEYWORD;
         let mut texts: Vec<&'static str> = rules
             .iter()
             .flat_map(|rule| rule.keywords.iter().copied())
-            .filter(|k| k.len() > 1)
+            .filter(is_literal)
             .collect();
         texts.sort_unstable();
         texts.dedup();
-
-        let keywords: Vec<Keyword> = texts
+        let keyword_rules: Vec<Vec<usize>> = texts
             .iter()
-            .map(|&text| Keyword {
-                text: text.as_bytes(),
-                rules: rules
+            .map(|text| {
+                rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, rule)| rule.keywords.iter().any(|k| k.len() > 1 && text.contains(k)))
+                    .filter(|(_, rule)| rule.keywords.contains(text))
                     .map(|(index, _)| index)
-                    .collect(),
-                overhangs: (1..text.len())
-                    .flat_map(|offset| {
-                        let tail = &text[offset..];
-                        texts
-                            .iter()
-                            .enumerate()
-                            .filter(move |(_, other)| other.len() > tail.len() && other.starts_with(tail))
-                            .map(move |(index, _)| (offset, index))
-                    })
-                    .collect(),
+                    .collect()
             })
             .collect();
-
-        let mut longest_first = texts.clone();
-        longest_first.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        let searchers: Option<Vec<Regex>> = longest_first
-            .chunks(KEYWORDS_PER_SEARCHER)
-            .map(|group| {
-                let alternation: Vec<String> = group.iter().map(|k| regex::escape(k)).collect();
-                RegexBuilder::new(&alternation.join("|")).unicode(false).build().ok()
-            })
-            .collect();
-        let searchers = searchers.unwrap_or_default();
+        let searcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&texts)
+            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&texts))
+            .ok();
 
         let mut single_bytes: Vec<(u8, Vec<usize>)> = Vec::new();
         let mut always = Vec::new();
+        let mut long_run = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
-            let needs_searcher = rule.keywords.iter().any(|k| k.len() > 1);
-            if rule.keywords.is_empty() || (needs_searcher && searchers.is_empty()) {
+            if rule.keywords.contains(&LONG_RUN_KEYWORD) {
+                long_run.push(index);
+            }
+            let needs_searcher = rule.keywords.iter().any(is_literal);
+            if rule.keywords.is_empty() || (needs_searcher && searcher.is_none()) {
                 always.push(index);
                 continue;
             }
@@ -106,10 +87,11 @@ impl KeywordIndex {
         }
 
         KeywordIndex {
-            searchers,
-            keywords,
+            searcher,
+            keyword_rules,
             single_bytes,
             always,
+            long_run,
             crosses_lines: rules.iter().map(|rule| rule.crosses_lines).collect(),
         }
     }
@@ -131,25 +113,29 @@ impl KeywordIndex {
                 }
             }
         }
-
-        // Each searcher reports the longest of its keywords at a position and resumes after
-        // it; keywords inside a hit share its rules, and those overhanging it are checked.
-        let mut hits: Vec<(usize, usize)> = Vec::new();
-        for searcher in &self.searchers {
-            for hit in searcher.find_iter(lower) {
-                if let Ok(found) = self.keywords.binary_search_by(|k| k.text.cmp(hit.as_bytes())) {
-                    hits.push((hit.start(), found));
-                }
+        if let Some(searcher) = &self.searcher {
+            // Overlapping hits arrive ordered by where they end; starts within one keyword's
+            // length of each other may come out of order, which `select` tolerates.
+            for hit in searcher.find_overlapping_iter(lower) {
+                self.select(
+                    &mut scopes,
+                    &self.keyword_rules[hit.pattern().as_usize()],
+                    text,
+                    hit.start(),
+                );
             }
         }
-        hits.sort_unstable();
-        for (at, found) in hits {
-            let keyword = &self.keywords[found];
-            self.select(&mut scopes, &keyword.rules, text, at);
-            for &(offset, other) in &keyword.overhangs {
-                let other = &self.keywords[other];
-                if lower[at + offset..].starts_with(other.text) {
-                    self.select(&mut scopes, &other.rules, text, at + offset);
+        if !self.long_run.is_empty() {
+            let lines: Vec<Range<usize>> = long_run_lines(text).collect();
+            if !lines.is_empty() {
+                for &index in &self.long_run {
+                    let scope = &mut scopes[index];
+                    if scope.first() == Some(&everything) {
+                        continue;
+                    }
+                    scope.extend(lines.iter().cloned());
+                    scope.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+                    scope.dedup_by(|later, earlier| later.start < earlier.end);
                 }
             }
         }
@@ -157,11 +143,11 @@ impl KeywordIndex {
     }
 
     /// Adds the line holding byte `at` to each rule's scope, unless already there. Hits
-    /// arrive in order, so only the last range can cover `at`.
+    /// arrive nearly in order: a line already selected is one of the last two ranges.
     fn select(&self, scopes: &mut [Vec<Range<usize>>], rules: &[usize], text: &[u8], at: usize) {
         for &index in rules {
             let scope = &mut scopes[index];
-            if scope.last().is_some_and(|covered| at < covered.end) {
+            if scope.iter().rev().take(2).any(|covered| covered.contains(&at)) {
                 continue;
             }
             let line = line_around(text, at);
@@ -170,9 +156,66 @@ impl KeywordIndex {
             } else {
                 line.end
             };
-            scope.push(line.start..end);
+            let range = line.start..end;
+            // A hit that ends later but starts on an earlier line than the last one selected.
+            match scope.last() {
+                Some(last) if range.start < last.start => {
+                    let at = scope.partition_point(|r| r.start < range.start);
+                    if scope.get(at).is_none_or(|r| r.start != range.start) {
+                        scope.insert(at, range);
+                    }
+                }
+                _ => scope.push(range),
+            }
         }
     }
+}
+
+/// Whether `b` can be part of a token (the run the long-run gate looks for).
+const fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'+' | b'/' | b'=' | b'-')
+}
+
+static TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = is_token_byte(i as u8);
+        i += 1;
+    }
+    table
+};
+
+/// The lines (without line breaks) holding a run of at least `LONG_RUN_CHARS` token bytes, in
+/// order, each once. Runs of hex digits and dashes alone are commit and content hashes and
+/// UUIDs, which fill logs and are no provider's token, except Twilio's account ids (`AC` and
+/// 32 hex digits) and the shape of 32, 8 and 8 hex digits (Mailgun's signing keys).
+fn long_run_lines(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < text.len() {
+            if !TOKEN_BYTES[usize::from(text[at])] {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            let (mut other, mut dashes) = (false, 0);
+            while at < text.len() && TOKEN_BYTES[usize::from(text[at])] {
+                let b = text[at];
+                dashes += usize::from(b == b'-');
+                other |= !(b.is_ascii_hexdigit() || b == b'-');
+                at += 1;
+            }
+            let len = at - start;
+            let twilio_account = len == 34 && text[start..].starts_with(b"AC");
+            if len >= LONG_RUN_CHARS && (other || twilio_account || (len == 50 && dashes == 2)) {
+                let line = line_around(text, start);
+                at = line.end + 1;
+                return Some(line);
+            }
+        }
+        None
+    })
 }
 
 /// The line holding byte `at`, without its line break.
@@ -252,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn keywords_in_different_searchers_are_all_found() {
+    fn many_keywords_are_all_found() {
         let names: Vec<String> = (0..40).map(|i| format!("kw{i:02}x")).collect();
         let names: &'static [String] = names.leak();
         let keywords: Vec<[&'static str; 1]> = names.iter().map(|name| [name.as_str()]).collect();
@@ -265,7 +308,6 @@ mod tests {
             })
             .collect();
         let index = KeywordIndex::new(&rules);
-        assert!(index.searchers.len() > 1);
         let text = "kw00x kw17x\nkw39x";
         let s = index.scopes(text.as_bytes(), text.as_bytes());
         let selected: Vec<usize> = (0..40).filter(|&i| !s[i].is_empty()).collect();

@@ -26,11 +26,16 @@
 //!    shows `/home/u` once the key is a marker), so the lines touched are scanned again
 //!    until nothing changes: the output is a fixed point, and scrubbing it again is a no-op.
 //!
+//! 6. Only for free text that leaves the machine and is asked for (`scrub_free_text`): a
+//!    catch-all then replaces any long token that looks random although no rule knows its
+//!    shape (`entropy.rs`), and the rules run again on the result.
+//!
 //! All regexes come from the `regex` crate, whose searches are linear in the input. Rules
 //! run in byte mode with ASCII classes, which keeps them small and quick to compile; every
 //! class either takes all non-ASCII bytes or none, so matches start and end on character
 //! boundaries (checked all the same).
 
+mod entropy;
 mod invisible;
 mod keywords;
 mod literals;
@@ -50,7 +55,7 @@ pub use invisible::{is_invisible, remove_invisible};
 
 /// Version of the rule set. Bump it whenever what gets redacted, or how, changes: it goes
 /// into every report so that the collector can tell which rules a client ran.
-pub const RULES_VERSION: u32 = 3;
+pub const RULES_VERSION: u32 = 4;
 
 /// A string after scrubbing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +182,45 @@ impl Scrubber {
                 text: Cow::Borrowed(rules::FAILED_SCRUB_REPLACEMENT),
                 redactions: 1,
             },
+        }
+    }
+
+    /// [`Scrubber::scrub`], then the catch-all for free text: any token of 20 or more
+    /// characters that mixes letters and digits with high entropy becomes
+    /// `[REDACTED:high_entropy]`, unless it has the shape of something ordinary output is full
+    /// of (hashes, UUIDs, identifiers, paths, base64 blocks and data URIs; see `entropy.rs`).
+    /// For text that leaves the machine in full (an error message, a log line) where a secret
+    /// with no known shape must not get through. It costs some damage to ordinary text (a
+    /// random-looking id is redacted too), so it is chosen per field, never the default.
+    pub fn scrub_free_text<'a>(&self, text: &'a str) -> Scrubbed<'a> {
+        let first = self.scrub(text);
+        let mut redactions = first.redactions;
+        let mut current = first.text;
+        for _ in 0..MAX_ROUNDS {
+            let spans = entropy::claims(&current);
+            if spans.is_empty() {
+                return Scrubbed {
+                    text: current,
+                    redactions,
+                };
+            }
+            redactions += spans.len();
+            let mut replaced = String::with_capacity(current.len());
+            let mut copied = 0;
+            for span in spans {
+                replaced.push_str(&current[copied..span.start]);
+                replaced.push_str(entropy::REPLACEMENT);
+                copied = span.end;
+            }
+            replaced.push_str(&current[copied..]);
+            // A replacement can bring a key next to what follows it: the rules look again.
+            let again = self.scrub(&replaced);
+            redactions += again.redactions;
+            current = Cow::Owned(again.text.into_owned());
+        }
+        Scrubbed {
+            text: Cow::Borrowed(rules::FAILED_SCRUB_REPLACEMENT),
+            redactions: redactions + 1,
         }
     }
 

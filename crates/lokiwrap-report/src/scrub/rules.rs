@@ -61,6 +61,12 @@
 //! | email                  | `[email]`                          |
 //! | ip_address             | `[ip]` (IPv4 and IPv6; loopback and four-single-digit versions kept) |
 //! | literal                | `[name]` (words from `Scrubber::with_literals`) |
+//!
+//! Besides these, about 120 provider rows written with `token!` (Sourcegraph, Alibaba, Square,
+//! Dynatrace, Discord, Telegram, Azure AD, ...) each replace a token of one provider's
+//! published shape by `[REDACTED:<row name>]`. A token may be glued to a word character before
+//! it (`open_ghp_…`, `0ghp_…`) but not to a letter. Shapes without a literal prefix (Discord,
+//! Twilio, a bare Azure storage key) run only on lines holding a long run of token characters.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -118,19 +124,23 @@ pub(super) const MARKER_PATTERN: &str = r"\[(?:REDACTED:[a-z0-9_]+|email|ip|repo
 pub(super) const MARKER_KEYWORDS: &[&str] = &["[redacted:", "[email]", "[ip]", "[repo]", "[name]"];
 
 /// Key words that make an assignment's value secret. Matched case-insensitively anywhere in
-/// the key (`DB_PASSWORD`, `clientSecret`, `x-api-key`, `csrftoken`), optionally followed by
-/// a suffix such as `_key` or `_base` (`SECRET_KEY_BASE`). `auth` must start a word or
-/// follow a separator (`NPM_AUTH`), or `xauth:amd64` in a package list would be a secret. A
-/// bare `pwd` is not one: `PWD` is the working directory far more often than a password.
+/// the key (`DB_PASSWORD`, `clientSecret`, `x-api-key`, `csrftoken`), followed by any suffix
+/// after a separator or a capital (`SECRET_KEY_BASE`, `password_super_secure`, `authToken`)
+/// but not by a lower-case letter (`author`, `tokens`, `secretary`). `auth` must start a word or
+/// follow a separator (`NPM_AUTH`), or `xauth:amd64` in a package list would be a secret. The
+/// weak words `key`, `pass` and `pwd` (`Key=…`, `adminPass`, `db_pwd`) count the same way,
+/// but their value must look generated (see `is_weak_key`): `PWD=/srv`, `sort_key = "name"`
+/// and `pass: 3` are not secrets. Suffixes that name something about the secret rather than
+/// the secret (`token_count`, `password_file`, `secret_name`) are rejected by the check.
 macro_rules! secret_word {
     () => {
-        r"(?:passw(?:or)?d|passphrase|[_.-]pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|credentials?|(?:(?-u:\b)|[_.-])auth)(?:[_.-]?(?:key|value|base|hash))*"
+        r"(?:passw(?:or)?d|passphrase|[_.-]pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|credentials?|(?:(?-u:\b)|[_.-])(?:auth|key|pass|pwd)|(?-i:Key|Pass|Pwd))(?:[_.-]?(?:key|value|base|hash)|[_.-][A-Za-z][A-Za-z0-9]*|(?-i:[A-Z][a-z0-9]*))*"
     };
 }
 
 /// Keywords that select the rules built on `secret_word!`.
 const SECRET_WORD_KEYWORDS: &[&str] = &[
-    "passw",
+    "pass",
     "passphrase",
     "pwd",
     "secret",
@@ -161,6 +171,32 @@ macro_rules! windows_profiles {
     };
 }
 
+/// A row for a provider token: its name is its marker, and by default a word character but
+/// not a letter may be glued before it.
+macro_rules! token {
+    ($name:literal, [$($keyword:literal),*], $pattern:expr) => {
+        token!($name, [$($keyword),*], $pattern, not_after_letter)
+    };
+    ($name:literal, [$($keyword:literal),*], $pattern:expr, $accept:expr) => {
+        token!($name, &[$($keyword),*], $pattern, $accept)
+    };
+    ($name:literal, $keywords:expr, $pattern:expr, $accept:expr) => {
+        Rule {
+            name: $name,
+            keywords: $keywords,
+            pattern: $pattern,
+            replacement: concat!("[REDACTED:", $name, "]"),
+            accept: $accept,
+            crosses_lines: false,
+        }
+    };
+}
+
+/// The keyword of rules for shapes without a literal prefix (Discord, Twilio): the keyword
+/// index selects the lines holding a run of at least `keywords::LONG_RUN_CHARS` token
+/// characters instead of a literal.
+pub(super) const LONG_RUN: &[&str] = &[super::keywords::LONG_RUN_KEYWORD];
+
 pub(super) static RULES: &[Rule] = &[
     Rule {
         name: "private_key",
@@ -175,25 +211,25 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         name: "anthropic_key",
         keywords: &["sk-ant-"],
-        pattern: r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}",
+        pattern: r"sk-ant-[A-Za-z0-9_-]{20,}",
         replacement: "[REDACTED:anthropic_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "openai_key",
         keywords: &["sk-"],
-        pattern: r"(?-u:\b)sk-[A-Za-z0-9_-]{20,}",
+        pattern: r"sk-[A-Za-z0-9_-]{20,}",
         replacement: "[REDACTED:openai_key]",
-        accept: has_digit,
+        accept: has_digit_not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "github_token",
         keywords: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
-        pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+        pattern: r"(?:gh[pousr]_[A-Za-z0-9_-]{36,}(?:\.[A-Za-z0-9_-]{10,}){0,2}|github_pat_[A-Za-z0-9_]{22,})",
         replacement: "[REDACTED:github_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
@@ -212,17 +248,17 @@ pub(super) static RULES: &[Rule] = &[
             "glcbt-",
             "gr1348941",
         ],
-        pattern: r"(?-u:\b)(?:(?:glpat|glrt|gldt|glft|glsoat|glffct|glimt|glagent|gloas|glptt|glcbt)-[A-Za-z0-9_.-]{20,}|GR1348941[A-Za-z0-9_-]{20,})",
+        pattern: r"(?:(?:glpat|glrt|gldt|glft|glsoat|glffct|glimt|glagent|gloas|glptt|glcbt)-[A-Za-z0-9_.-]{20,}|GR1348941[A-Za-z0-9_-]{20,})",
         replacement: "[REDACTED:gitlab_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "slack_token",
         keywords: &["xox", "xapp-"],
-        pattern: r"(?-u:\b)(?:xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]{10,}",
+        pattern: r"(?:xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]{10,}",
         replacement: "[REDACTED:slack_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
@@ -234,19 +270,43 @@ pub(super) static RULES: &[Rule] = &[
         crosses_lines: false,
     },
     Rule {
+        name: "discord_webhook",
+        keywords: &["/api/webhooks/"],
+        pattern: r"(?i:discord(?:app)?\.com)/api/webhooks/[0-9]+/(?P<redact>[A-Za-z0-9_-]{50,})",
+        replacement: "[REDACTED:discord_webhook]",
+        accept: always,
+        crosses_lines: false,
+    },
+    Rule {
+        name: "teams_webhook",
+        keywords: &["webhook.office.com", "outlook.office"],
+        pattern: r#"(?i:[a-z0-9-]+\.webhook\.office\.com|outlook\.office(?:365)?\.com)/webhook(?:b2)?/(?P<redact>[^\s"'<>]+)"#,
+        replacement: "[REDACTED:teams_webhook]",
+        accept: always,
+        crosses_lines: false,
+    },
+    Rule {
+        name: "zapier_webhook",
+        keywords: &["hooks.zapier.com"],
+        pattern: r"hooks\.zapier\.com/hooks/catch/(?P<redact>[0-9]+/[A-Za-z0-9]+)",
+        replacement: "[REDACTED:zapier_webhook]",
+        accept: always,
+        crosses_lines: false,
+    },
+    Rule {
         name: "stripe_key",
         keywords: &["_live_", "_test_", "_prod_", "whsec_"],
-        pattern: r"(?-u:\b)(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
+        pattern: r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
         replacement: "[REDACTED:stripe_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "aws_access_key_id",
         keywords: &["akia", "asia", "abia", "acca", "a3t"],
-        pattern: r"(?-u:\b)(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?-u:\b)",
+        pattern: r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?-u:\b)",
         replacement: "[REDACTED:aws_access_key_id]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
@@ -260,85 +320,85 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         name: "google_api_key",
         keywords: &["aiza"],
-        pattern: r"(?-u:\b)AIza[A-Za-z0-9_-]{35,}",
+        pattern: r"AIza[A-Za-z0-9_-]{35,}",
         replacement: "[REDACTED:google_api_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "google_oauth_token",
         keywords: &["ya29."],
-        pattern: r"(?-u:\b)ya29\.[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]{4,})*",
+        pattern: r"ya29\.[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]{4,})*",
         replacement: "[REDACTED:google_oauth_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "azure_storage_key",
-        keywords: &["accountkey"],
-        pattern: r"(?i)AccountKey[ \t]*=[ \t]*(?P<redact>[A-Za-z0-9+/]{40,}={0,2})",
+        keywords: &["accountkey", "sharedaccesskey", super::keywords::LONG_RUN_KEYWORD],
+        pattern: r"(?i)(?:Account|SharedAccess)Key[ \t]*=[ \t]*(?P<redact>[A-Za-z0-9+/]{40,}={0,2})|(?P<redact2>[A-Za-z0-9+/]{86}==)",
         replacement: "[REDACTED:azure_storage_key]",
-        accept: always,
+        accept: azure_key_stands_alone,
         crosses_lines: false,
     },
     Rule {
         name: "digitalocean_token",
         keywords: &["dop_v1_", "doo_v1_", "dor_v1_"],
-        pattern: r"(?-u:\b)do[opr]_v1_[a-f0-9]{64}",
+        pattern: r"do[opr]_v1_[a-f0-9]{64}",
         replacement: "[REDACTED:digitalocean_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "npm_token",
         keywords: &["npm_"],
-        pattern: r"(?-u:\b)npm_[A-Za-z0-9]{36,}",
+        pattern: r"npm_[A-Za-z0-9]{36,}",
         replacement: "[REDACTED:npm_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "pypi_token",
         keywords: &["pypi-age"],
-        pattern: r"(?-u:\b)pypi-AgE[A-Za-z0-9_-]{50,}",
+        pattern: r"pypi-AgE[A-Za-z0-9_-]{50,}",
         replacement: "[REDACTED:pypi_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "huggingface_token",
-        keywords: &["hf_"],
-        pattern: r"(?-u:\b)hf_[A-Za-z0-9]{30,}",
+        keywords: &["hf_", "api_org_"],
+        pattern: r"(?:hf|api_org)_[A-Za-z0-9]{30,}",
         replacement: "[REDACTED:huggingface_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "sendgrid_key",
         keywords: &["sg."],
-        pattern: r"(?-u:\b)SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
+        pattern: r"SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
         replacement: "[REDACTED:sendgrid_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         // Account SIDs (`AC`) identify an account rather than unlock it, but they are as
         // personal as an e-mail address.
         name: "twilio_key",
-        // `sk` and `ac` occur in every other English word; the regex's own case-sensitive
-        // `SK`/`AC` prefix search is the better filter.
-        keywords: &[],
-        pattern: r"(?-u:\b)(?:SK|AC)[0-9a-f]{32}(?-u:\b)",
+        // `sk` and `ac` occur in every other English word: the rule runs only on lines with a
+        // long run of token characters.
+        keywords: LONG_RUN,
+        pattern: r"(?:SK|AC)[0-9a-f]{32}(?-u:\b)",
         replacement: "[REDACTED:twilio_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "shopify_token",
         keywords: &["shpat_", "shpss_", "shpca_", "shppa_"],
-        pattern: r"(?-u:\b)shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
+        pattern: r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
         replacement: "[REDACTED:shopify_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
@@ -351,116 +411,531 @@ pub(super) static RULES: &[Rule] = &[
     },
     Rule {
         name: "atlassian_token",
-        keywords: &["atatt3"],
-        pattern: r"(?-u:\b)ATATT3[A-Za-z0-9_=-]{100,}",
+        keywords: &["atatt3", "atctt3"],
+        pattern: r"AT[AC]TT3[A-Za-z0-9_=-]{100,}",
         replacement: "[REDACTED:atlassian_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "databricks_token",
         keywords: &["dapi"],
-        pattern: r"(?-u:\b)dapi[a-f0-9]{32}(?:-[0-9])?(?-u:\b)",
+        pattern: r"dapi[a-f0-9]{32}(?:-[0-9])?(?-u:\b)",
         replacement: "[REDACTED:databricks_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "doppler_token",
-        keywords: &["dp.pt."],
-        pattern: r"(?-u:\b)dp\.pt\.[A-Za-z0-9]{40,}",
+        keywords: &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+        pattern: r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_.-]{40,}",
         replacement: "[REDACTED:doppler_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "grafana_token",
         keywords: &["glsa_", "glc_"],
-        pattern: r"(?-u:\b)(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})",
+        pattern: r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,}={0,2})",
         replacement: "[REDACTED:grafana_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "hashicorp_vault_token",
-        keywords: &["hvs.", "hvb."],
-        pattern: r"(?-u:\b)hv[sb]\.[A-Za-z0-9_-]{24,}",
+        keywords: &["hvs.", "hvb.", "hvr."],
+        pattern: r"hv[sbr]\.[A-Za-z0-9_-]{24,}",
         replacement: "[REDACTED:hashicorp_vault_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "heroku_key",
         keywords: &["hrku-"],
-        pattern: r"(?-u:\b)HRKU-[A-Za-z0-9_-]{40,}",
+        pattern: r"HRKU-[A-Za-z0-9_-]{40,}",
         replacement: "[REDACTED:heroku_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "linear_api_key",
         keywords: &["lin_api_"],
-        pattern: r"(?-u:\b)lin_api_[A-Za-z0-9]{40,}",
+        pattern: r"lin_api_[A-Za-z0-9]{40,}",
         replacement: "[REDACTED:linear_api_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "newrelic_key",
-        keywords: &["nrak-", "nrii-", "nrjs-"],
-        pattern: r"(?-u:\b)(?:NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9-]{32}|NRJS-[a-f0-9]{19})",
+        keywords: &["nrak-", "nraa-", "nrra-", "nrii-", "nrjs-"],
+        pattern: r"(?:NR(?:AK|AA|RA)-[A-Za-z0-9]{27}|NRII-[A-Za-z0-9_-]{32}|NRJS-[a-f0-9]{19})",
         replacement: "[REDACTED:newrelic_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "perplexity_key",
         keywords: &["pplx-"],
-        pattern: r"(?-u:\b)pplx-[A-Za-z0-9]{40,}",
+        pattern: r"pplx-[A-Za-z0-9]{40,}",
         replacement: "[REDACTED:perplexity_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "postman_key",
         keywords: &["pmak-"],
-        pattern: r"(?-u:\b)PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}",
+        pattern: r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}",
         replacement: "[REDACTED:postman_key]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "pulumi_token",
         keywords: &["pul-"],
-        pattern: r"(?-u:\b)pul-[a-f0-9]{40}",
+        pattern: r"pul-[a-f0-9]{40}",
         replacement: "[REDACTED:pulumi_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "rubygems_token",
         keywords: &["rubygems_"],
-        pattern: r"(?-u:\b)rubygems_[a-f0-9]{48}",
+        pattern: r"rubygems_[a-f0-9]{48}",
         replacement: "[REDACTED:rubygems_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
         name: "sentry_token",
         keywords: &["sntryu_", "sntrys_"],
-        pattern: r"(?-u:\b)(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_-]{30,})",
+        pattern: r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_-]{30,})",
         replacement: "[REDACTED:sentry_token]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
+    // Provider tokens recognised by their published shape: a literal prefix the keyword index
+    // finds, then the body's alphabet and length. A word character may be glued before the
+    // prefix (`open_ghp_…`, `0ghp_…`) but a letter may not (`desk-…` is not `sk-…`).
+    token!(
+        "aws_session_token",
+        ["iqojb3jpz2lu", "fwogzxivyxdz"],
+        r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz)[A-Za-z0-9+/=]{80,}"
+    ),
+    token!("aws_bedrock_key", ["absk"], r"ABSK[A-Za-z0-9+/=]{60,}"),
+    token!("google_oauth_secret", ["gocspx-"], r"GOCSPX-[A-Za-z0-9_-]{24,}"),
+    token!("google_refresh_token", ["1//0"], r"1//0[A-Za-z0-9_-]{30,}"),
+    token!(
+        "firebase_server_key",
+        [":apa91b"],
+        r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}"
+    ),
+    // Azure AD application secrets: three characters, a digit and `Q~`, then 31 to 34 more.
+    token!(
+        "azure_client_secret",
+        ["q~"],
+        r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+        always
+    ),
+    token!("alibaba_access_key", ["ltai"], r"LTAI[A-Za-z0-9]{12,30}(?-u:\b)"),
+    token!(
+        "tencent_secret_id",
+        LONG_RUN,
+        r"AKID[A-Za-z0-9]{32}(?-u:\b)",
+        has_digit_not_after_letter
+    ),
+    token!(
+        "yandex_token",
+        LONG_RUN,
+        r"AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Za-z0-9_-]{20,}={0,2}\.[A-Za-z0-9_-]{80,}={0,2}",
+        not_after_letter
+    ),
+    token!(
+        "scaleway_key",
+        ["scw"],
+        r"SCW[A-Z0-9]{17}(?-u:\b)",
+        has_digit_not_after_letter
+    ),
+    token!(
+        "cloudflare_origin_ca_key",
+        ["v1.0-"],
+        r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"
+    ),
+    token!(
+        "flyio_token",
+        ["fo1_", "fm1r_", "fm1a_", "fm2_"],
+        r"(?:fo1|fm1[ra]|fm2)_[A-Za-z0-9+/=_-]{40,}"
+    ),
+    token!(
+        "netlify_token",
+        ["nfp_", "nfc_", "nfo_", "nfu_", "nfb_"],
+        r"nf[pcoub]_[A-Za-z0-9]{36,}",
+        random_not_after_letter
+    ),
+    token!(
+        "render_api_key",
+        ["rnd_"],
+        r"rnd_[A-Za-z0-9]{32,}",
+        random_not_after_letter
+    ),
+    token!(
+        "supabase_token",
+        ["sbp_", "sb_secret_"],
+        r"sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,}"
+    ),
+    token!("neon_api_key", ["napi_"], r"napi_[a-z0-9]{64}"),
+    token!(
+        "planetscale_token",
+        ["pscale_"],
+        r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.=-]{32,}"
+    ),
+    token!("aiven_password", ["avns_"], r"AVNS_[A-Za-z0-9_-]{20,}"),
+    token!(
+        "deno_deploy_token",
+        ["ddp_", "ddo_"],
+        r"dd[po]_[A-Za-z0-9]{36}",
+        random_not_after_letter
+    ),
+    token!("openshift_token", ["sha256~"], r"sha256~[A-Za-z0-9_-]{43}"),
+    token!("akamai_token", ["akab-"], r"akab-[a-z0-9]{16}-[a-z0-9]{16}"),
+    token!(
+        "tailscale_key",
+        ["tskey-"],
+        r"tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{20,}"
+    ),
+    token!(
+        "defined_networking_key",
+        ["dnkey-"],
+        r"dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52}"
+    ),
+    token!("elastic_cloud_key", ["essu_"], r"essu_[A-Za-z0-9+/=_-]{50,}"),
+    token!(
+        "clickhouse_key",
+        LONG_RUN,
+        r"4b1d[A-Za-z0-9]{38}(?-u:\b)",
+        mixed_case_not_after_letter
+    ),
+    token!("scalingo_token", ["tk-us-"], r"tk-us-[A-Za-z0-9_-]{48}"),
+    token!(
+        "dropbox_token",
+        LONG_RUN,
+        r"sl\.(?:u\.)?[A-Za-z0-9_-]{130,}",
+        not_after_letter
+    ),
+    token!(
+        "amazon_mws_token",
+        ["amzn.mws."],
+        r"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    ),
+    token!("bitbucket_token", ["atbb"], r"ATBB[A-Za-z0-9_=.-]{32,}"),
+    token!(
+        "sourcegraph_token",
+        ["sgp_"],
+        r"sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}"
+    ),
+    token!(
+        "crates_io_token",
+        LONG_RUN,
+        r"cio[A-Za-z0-9]{32}(?-u:\b)",
+        mixed_case_not_after_letter
+    ),
+    token!(
+        "nuget_key",
+        LONG_RUN,
+        r"oy2[a-z0-9]{43}(?-u:\b)",
+        has_digit_not_after_letter
+    ),
+    token!("packagist_token", ["packagist_"], r"packagist_[ou][ru]t_[a-f0-9]{68}"),
+    token!("clojars_token", ["clojars_"], r"CLOJARS_[a-z0-9]{60}"),
+    token!("docker_hub_token", ["dckr_"], r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}"),
+    token!(
+        "jfrog_token",
+        ["akcp", "cmvmdgtu"],
+        r"AKCp[A-Za-z0-9]{69}|cmVmdGtu[A-Za-z0-9]{56,}"
+    ),
+    token!("circleci_token", ["ccipat_"], r"CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}"),
+    token!("buildkite_token", ["bkua_"], r"bkua_[a-f0-9]{40}"),
+    token!("sonarqube_token", ["squ_", "sqp_", "sqa_"], r"sq[upa]_[a-f0-9]{40}"),
+    token!(
+        "terraform_token",
+        [".atlasv1."],
+        r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}"
+    ),
+    token!(
+        "infisical_token",
+        LONG_RUN,
+        r"st\.[a-f0-9-]{36}\.[a-f0-9]{32}\.[a-f0-9]{32}",
+        not_after_letter
+    ),
+    token!(
+        "onepassword_secret",
+        ["ops_eyj", "a3-"],
+        r"ops_eyJ[A-Za-z0-9+/=_-]{100,}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}"
+    ),
+    token!(
+        "harness_token",
+        ["pat.", "sat."],
+        r"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[a-f0-9]{24}\.[A-Za-z0-9]{20}"
+    ),
+    token!(
+        "octopus_key",
+        ["api-"],
+        r"API-[A-Z0-9]{26}(?-u:\b)",
+        has_digit_not_after_letter
+    ),
+    token!(
+        "teamcity_token",
+        ["eyj0exaioiaivenwmij9"],
+        r"eyJ0eXAiOiAiVENWMiJ9\.[A-Za-z0-9_-]{36}\.[A-Za-z0-9_-]{48}"
+    ),
+    token!("prefect_key", ["pnu_"], r"pnu_[A-Za-z0-9]{36}"),
+    token!("readme_key", ["rdme_"], r"rdme_[a-z0-9]{70}"),
+    token!(
+        "jetbrains_token",
+        ["perm:", "perm-"],
+        r"perm[:-][A-Za-z0-9+/=_-]+\.[A-Za-z0-9+/=_-]+\.[A-Za-z0-9]{20,}"
+    ),
+    token!("frameio_token", ["fio-u-"], r"fio-u-[A-Za-z0-9_=-]{64}"),
+    token!("figma_token", ["figd_", "figu_"], r"fig[du]_[A-Za-z0-9_-]{40,}"),
+    token!(
+        "notion_token",
+        ["secret_", "ntn_"],
+        r"secret_[A-Za-z0-9]{43}(?-u:\b)|ntn_[0-9]{11}[A-Za-z0-9]{35}",
+        has_digit_not_after_letter
+    ),
+    token!(
+        "airtable_token",
+        LONG_RUN,
+        r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}",
+        not_after_letter
+    ),
+    token!(
+        "clickup_token",
+        LONG_RUN,
+        r"pk_[0-9]{6,10}_[A-Z0-9]{32}",
+        not_after_letter
+    ),
+    token!("typeform_token", ["tfp_"], r"tfp_[A-Za-z0-9_.=-]{50,}"),
+    token!("contentful_token", ["cfpat-"], r"CFPAT-[A-Za-z0-9_-]{43}"),
+    token!(
+        "apollo_key",
+        ["service:"],
+        r"service:[A-Za-z0-9_-]+:[A-Za-z0-9_-]{22}(?-u:\b)",
+        random_not_after_letter
+    ),
+    token!(
+        "stackhawk_key",
+        ["hawk."],
+        r"hawk\.[A-Za-z0-9_-]{20}\.[A-Za-z0-9_-]{20}"
+    ),
+    token!(
+        "trigger_dev_key",
+        ["tr_dev_", "tr_prod_", "tr_stg_", "tr_pat_"],
+        r"tr_(?:dev|prod|stg|pat)_[A-Za-z0-9]{20,}"
+    ),
+    token!(
+        "inngest_key",
+        ["signkey-"],
+        r"signkey-(?:prod|test|branch)-[a-f0-9]{64}"
+    ),
+    token!("wix_key", ["ist.eyj"], r"IST\.eyJ[A-Za-z0-9_.-]{50,}"),
+    token!(
+        "adafruit_key",
+        ["aio_"],
+        r"aio_[A-Za-z0-9]{28}(?-u:\b)",
+        random_not_after_letter
+    ),
+    token!("ubidots_token", ["bbff-"], r"BBFF-[A-Za-z0-9]{30}"),
+    token!(
+        "matrix_token",
+        ["syt_"],
+        r"syt_[A-Za-z0-9_-]+_[A-Za-z0-9]{20}_[A-Za-z0-9]{6}"
+    ),
+    token!("coralogix_key", ["cxtp_"], r"cxtp_[A-Za-z0-9]{30}"),
+    token!("checkly_key", LONG_RUN, r"cu_[a-f0-9]{32}(?-u:\b)", not_after_letter),
+    token!("groq_key", ["gsk_"], r"gsk_[A-Za-z0-9]{48,}"),
+    token!("xai_key", ["xai-"], r"xai-[A-Za-z0-9]{70,}"),
+    token!("replicate_token", ["r8_"], r"r8_[A-Za-z0-9]{37}"),
+    token!("langsmith_key", ["lsv2_"], r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"),
+    token!("pinecone_key", ["pcsk_"], r"pcsk_[A-Za-z0-9_-]{40,}"),
+    token!("tavily_key", ["tvly-"], r"tvly-(?:dev-|prod-)?[A-Za-z0-9]{32}"),
+    token!(
+        "fireworks_key",
+        ["fw_"],
+        r"fw_[A-Za-z0-9]{24}(?-u:\b)",
+        random_not_after_letter
+    ),
+    token!(
+        "voyage_key",
+        LONG_RUN,
+        r"pa-[A-Za-z0-9_-]{43,}",
+        random_not_after_letter
+    ),
+    token!("elevenlabs_key", LONG_RUN, r"sk_[a-f0-9]{48}", not_after_letter),
+    token!("anyscale_key", ["esecret_"], r"esecret_[A-Za-z0-9]{20,}"),
+    token!(
+        "modal_token",
+        ["ak-", "as-"],
+        r"a[ks]-[A-Za-z0-9]{22}(?-u:\b)",
+        random_not_after_letter
+    ),
+    token!(
+        "square_token",
+        ["sq0atp-", "sq0csp-", "eaaa"],
+        r"sq0atp-[A-Za-z0-9_-]{22}|sq0csp-[A-Za-z0-9_-]{43}|EAAA[A-Za-z0-9_-]{60}"
+    ),
+    token!("shippo_token", ["shippo_"], r"shippo_(?:live|test)_[a-f0-9]{40}"),
+    token!(
+        "braintree_token",
+        ["access_token$"],
+        r"access_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}"
+    ),
+    token!("razorpay_key", ["rzp_"], r"rzp_(?:live|test)_[A-Za-z0-9]{14}"),
+    token!(
+        "flutterwave_key",
+        ["flwseck", "flwpubk"],
+        r"FLW(?:SECK|PUBK)(?:_TEST)?-[a-f0-9]{32}-X"
+    ),
+    token!(
+        "plaid_token",
+        ["access-production-", "access-sandbox-", "access-development-"],
+        r"access-(?:production|sandbox|development)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    ),
+    token!("duffel_token", ["duffel_"], r"duffel_(?:test|live)_[A-Za-z0-9_=-]{43}"),
+    token!("easypost_key", ["ezak", "eztk"], r"EZ[AT]K[A-Za-z0-9]{54}"),
+    token!(
+        "woocommerce_key",
+        LONG_RUN,
+        r"c[ks]_[a-f0-9]{40}(?-u:\b)",
+        not_after_letter
+    ),
+    token!("klaviyo_key", LONG_RUN, r"pk_[a-f0-9]{34}(?-u:\b)", not_after_letter),
+    token!(
+        "mercury_key",
+        ["mercury_"],
+        r"mercury_(?:production|sandbox)_[a-z]{3}_[A-Za-z0-9]{30,}"
+    ),
+    token!(
+        "facebook_token",
+        LONG_RUN,
+        r"EAA[A-Za-z0-9]{90,}",
+        has_digit_not_after_letter
+    ),
+    token!("instagram_token", ["igqv"], r"IGQV[A-Za-z0-9_-]{100,}"),
+    token!("pinterest_token", ["pina_"], r"pina_[A-Z0-9]{60,}"),
+    token!(
+        "twitter_bearer_token",
+        ["aaaaaaaaaaaaaaaaaaaaa"],
+        r"A{21,}[A-Za-z0-9%]{30,}"
+    ),
+    token!("vk_token", ["vk1.a."], r"vk1\.a\.[A-Za-z0-9_-]{100,}"),
+    token!("foursquare_key", ["fsq3"], r"fsq3[A-Za-z0-9+/=]{40}"),
+    token!("telegram_bot_token", [":aa"], r"[0-9]{8,10}:AA[A-Za-z0-9_-]{33}"),
+    token!(
+        "mailchimp_key",
+        LONG_RUN,
+        r"[a-f0-9]{32}-us[0-9]{1,2}(?-u:\b)",
+        not_after_letter
+    ),
+    token!("mailgun_key", LONG_RUN, r"key-[a-f0-9]{32}", not_after_letter),
+    token!(
+        "brevo_key",
+        ["xkeysib-", "xsmtpsib-"],
+        r"x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}"
+    ),
+    token!(
+        "mandrill_key",
+        ["md-"],
+        r"md-[A-Za-z0-9_-]{22}",
+        random_not_after_letter
+    ),
+    token!(
+        "resend_key",
+        LONG_RUN,
+        r"re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}",
+        not_after_letter
+    ),
+    token!("onesignal_key", ["os_v2_"], r"os_v2_(?:app|org)_[a-z0-9]{50,}"),
+    token!(
+        "zoho_token",
+        LONG_RUN,
+        r"1000\.[a-f0-9]{32}\.[a-f0-9]{32}",
+        not_after_letter
+    ),
+    token!(
+        "salesforce_token",
+        LONG_RUN,
+        r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{80,}",
+        not_after_letter
+    ),
+    token!(
+        "hubspot_token",
+        ["pat-na", "pat-eu"],
+        r"pat-(?:na|eu)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    ),
+    token!(
+        "deepl_key",
+        [":fx"],
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:fx"
+    ),
+    token!("maxmind_key", ["_mmk"], r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"),
+    token!(
+        "dynatrace_token",
+        LONG_RUN,
+        r"dt0[a-z][0-9]{2}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}",
+        not_after_letter
+    ),
+    token!(
+        "honeycomb_key",
+        ["hcaik_", "hcxik_", "hcaak_", "hcxlk_", "hcxmk_"],
+        r"hc[ax][a-z]k_[a-z0-9]{58}"
+    ),
+    token!("honeybadger_token", ["hbp_"], r"hbp_[A-Za-z0-9]{36}"),
+    token!("posthog_key", ["phx_", "phc_", "phs_"], r"ph[xcs]_[A-Za-z0-9]{43}"),
+    token!(
+        "launchdarkly_key",
+        LONG_RUN,
+        r"(?:api|sdk|mob)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        not_after_letter
+    ),
+    token!("adobe_client_secret", ["p8e-"], r"p8e-[A-Za-z0-9_-]{32}"),
+    token!(
+        "authress_key",
+        [".acc_", ".acc-"],
+        r"(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}"
+    ),
+    token!(
+        "lambdatest_key",
+        LONG_RUN,
+        r"LT_[A-Za-z0-9]{47}",
+        random_not_after_letter
+    ),
+    token!(
+        "mapbox_token",
+        ["sk.eyj"],
+        r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"
+    ),
+    // Shapes without a literal prefix run only on lines with a long run of token characters.
+    // Discord bot tokens: the user id in base64 (so `M`, `N` or `O` first), a timestamp, an HMAC.
+    token!(
+        "discord_bot_token",
+        LONG_RUN,
+        r"[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}",
+        random_not_after_letter
+    ),
+    token!(
+        "mailgun_signing_key",
+        LONG_RUN,
+        r"[a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}(?-u:\b)",
+        not_after_letter
+    ),
     Rule {
         // Header and payload are base64 of JSON objects, so both start with `eyJ` (`{"`).
         // Unsigned tokens end with the second dot.
         name: "jwt",
         keywords: &["eyj"],
-        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        pattern: r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
         replacement: "[REDACTED:jwt]",
-        accept: always,
+        accept: not_after_letter,
         crosses_lines: false,
     },
     Rule {
@@ -566,7 +1041,9 @@ pub(super) static RULES: &[Rule] = &[
         // the rest of the line, so pass phrases with spaces go whole. Anywhere else the
         // value is one quoted string (JSON, JSON inside JSON, code; an unterminated one runs
         // to the end of the line) or one unquoted token, where `${VAR}` is taken whole so
-        // that the placeholder check sees it. In XML it is an element's text.
+        // that the placeholder check sees it. In XML it is an element's text, or the value
+        // beside `key="…"` in .NET settings. A comparison (`if (secret == "…")`) gives its
+        // quoted operand away too.
         // `Token::new` is not an assignment: a value never starts with `:`, `=` or `>`.
         name: "secret_assignment",
         keywords: SECRET_WORD_KEYWORDS,
@@ -574,12 +1051,18 @@ pub(super) static RULES: &[Rule] = &[
             r"(?im)^[ \t]*(?:(?:export|set|declare)[ \t]+|-[ \t]+)?[A-Za-z0-9_.-]*",
             secret_word!(),
             r#"[ \t]*(?:=>|:=|=|:)[ \t]*(?P<redact>[^\s"'`#=:>\\{\[(][^\r\n]*)"#,
+            r#"|(?-u:\b)key[ \t]*=[ \t]*["'][A-Za-z0-9_.:-]*"#,
+            secret_word!(),
+            r#"["'][ \t]+value[ \t]*=[ \t]*["'](?P<redact2>[^"'\r\n]+)"#,
             r"|",
             secret_word!(),
-            r#"(?:\\?["'])?[ \t]*(?:=>|:=|=|:)[ \t]*(?:"(?P<redact2>(?:[^"\\\r\n]|\\[^\r\n])+)(?:"|\r?$)|'(?P<redact3>[^'\r\n]+)(?:'|\r?$)|\\["'](?P<redact4>[^"'\\\r\n]+)|(?P<redact5>\$\{[^}\r\n]*\}|[^\s"'`,;&|(){}\[\]<>\\=:][^\s"'`,;&|(){}\[\]<>\\]*))"#,
+            r#"(?:\\?["'])?\]?[ \t]*(?:=>|:=|=|:)[ \t]*(?:"(?P<redact3>(?:[^"\\\r\n]|\\[^\r\n])+)(?:"|\r?$)|'(?P<redact4>[^'\r\n]+)(?:'|\r?$)|\\["'](?P<redact5>[^"'\\\r\n]+)|(?P<redact6>\$\{[^}\r\n]*\}|[^\s"'`,;&|(){}\[\]<>\\=:][^\s"'`,;&|(){}\[\]<>\\]*))"#,
             r"|<[A-Za-z0-9_.:-]*",
             secret_word!(),
-            r"(?:[ \t][^>\r\n]*)?>(?P<redact6>[^<\r\n]+)<"
+            r"(?:[ \t][^>\r\n]*)?>(?P<redact7>[^<\r\n]+)<",
+            r"|",
+            secret_word!(),
+            r#"(?:\\?["'])?\]?\)?[ \t]*(?:===?|!==?)[ \t]*(?:"(?P<redact8>[^"\r\n]+)"|'(?P<redact9>[^'\r\n]+)')"#
         ),
         replacement: "[REDACTED:secret_assignment]",
         accept: assigned_value_is_secret,
@@ -665,6 +1148,52 @@ fn has_digit(hit: &Hit<'_>) -> bool {
     hit.secret().bytes().any(|b| b.is_ascii_digit())
 }
 
+/// A letter glued before a prefix makes it part of a word (`desk-…` holds no `sk-` key); a
+/// digit or `_` does not (`0ghp_…`, `open_ghp_…`, `x_sk-ant-…`).
+fn not_after_letter(hit: &Hit<'_>) -> bool {
+    !hit.before().is_some_and(char::is_alphabetic)
+}
+
+fn has_digit_not_after_letter(hit: &Hit<'_>) -> bool {
+    has_digit(hit) && not_after_letter(hit)
+}
+
+/// Generated bodies have a digit or both cases; words and kebab-case names rarely do.
+fn random_not_after_letter(hit: &Hit<'_>) -> bool {
+    let secret = hit.secret();
+    let mixed_case = secret.bytes().any(|b| b.is_ascii_uppercase()) && secret.bytes().any(|b| b.is_ascii_lowercase());
+    (has_digit(hit) || mixed_case) && not_after_letter(hit)
+}
+
+/// Short prefixes that also occur inside hex digests and words (`4b1d`, `cio`): the body
+/// must mix cases, which hex never does, and hold a digit.
+fn mixed_case_not_after_letter(hit: &Hit<'_>) -> bool {
+    let secret = hit.secret();
+    let upper = secret.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = secret.bytes().any(|b| b.is_ascii_lowercase());
+    upper && lower && has_digit_not_after_letter(hit)
+}
+
+/// A bare 88-character base64 value ending in `==` is an Azure storage key only if it stands
+/// alone and looks random (digits and both cases); after `AccountKey=` it always is.
+fn azure_key_stands_alone(hit: &Hit<'_>) -> bool {
+    if hit.secret != hit.whole {
+        return true;
+    }
+    // `sha512-…==` is a content hash (npm's `integrity`), not a key.
+    let glued = hit
+        .before()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-'));
+    let after = hit
+        .after()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    let secret = hit.secret();
+    let random = secret.bytes().any(|b| b.is_ascii_uppercase())
+        && secret.bytes().any(|b| b.is_ascii_lowercase())
+        && secret.bytes().any(|b| b.is_ascii_digit());
+    !glued && !after && random
+}
+
 /// Template variables, environment references and well-known dummies are not secrets,
 /// and redacting them would hide where a value was meant to come from.
 fn is_placeholder(value: &str) -> bool {
@@ -706,7 +1235,168 @@ fn value_is_not_placeholder(hit: &Hit<'_>) -> bool {
 /// `uri_credentials` redacts while keeping the host.
 fn assigned_value_is_secret(hit: &Hit<'_>) -> bool {
     let value = hit.secret();
-    !is_placeholder(value) && !starts_with_prose_word(value) && !in_url_authority(&hit.text[..hit.whole.start])
+    let key = &hit.text[hit.whole.start..hit.secret.start];
+    !is_placeholder(value)
+        && !starts_with_prose_word(value)
+        && !in_url_authority(&hit.text[..hit.whole.start])
+        && !names_something_else(key)
+        && (!is_weak_key(key) || looks_generated(value))
+}
+
+/// The last word of a key (`count` in `token_count` and `tokenCount`), lower-cased.
+fn last_key_word(key: &str) -> String {
+    key_words(key).pop().unwrap_or_default()
+}
+
+/// Keys that name a property of a secret, not the secret: `token_count = 3`,
+/// `password_file: /run/secrets/db`, `secret_name = "prod"`.
+fn names_something_else(key: &str) -> bool {
+    const ABOUT: &[&str] = &[
+        "count",
+        "len",
+        "length",
+        "size",
+        "type",
+        "kind",
+        "file",
+        "path",
+        "dir",
+        "url",
+        "uri",
+        "endpoint",
+        "name",
+        "names",
+        "id",
+        "ids",
+        "env",
+        "var",
+        "header",
+        "field",
+        "prefix",
+        "suffix",
+        "format",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiration",
+        "timeout",
+        "limit",
+        "required",
+        "enabled",
+        "disabled",
+        "version",
+        "hint",
+        "label",
+        "policy",
+        "scope",
+        "scopes",
+        "usage",
+        "mode",
+        "store",
+        "manager",
+        "provider",
+        "source",
+        "location",
+        "ref",
+        "rotation",
+        "min",
+        "max",
+        "regex",
+        "pattern",
+        "index",
+        "position",
+        "offset",
+        "error",
+        "errors",
+        "message",
+        "status",
+        "valid",
+        "invalid",
+        "strength",
+        "prompt",
+        "placeholder",
+        "attempts",
+        "retries",
+        "used",
+        "left",
+        "reset",
+    ];
+    let word = last_key_word(key);
+    ABOUT.contains(&word.as_str())
+}
+
+/// Whether the key's only secret word is a weak one (`key`, `pass`, `pwd`).
+fn is_weak_key(key: &str) -> bool {
+    const STRONG: &[&str] = &[
+        "passw",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "privatekey",
+        "credential",
+        "auth",
+    ];
+    let squeezed: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if !STRONG.iter().any(|word| squeezed.contains(word)) {
+        return true;
+    }
+    // Two or more words after the last secret word make a name about something else as often
+    // as not (`secret_markers_name_their_rule: test`, `password_super_secure = "…"`).
+    let words = key_words(key);
+    let is_secret_word =
+        |w: &String| STRONG.iter().any(|s| w.contains(s)) || matches!(w.as_str(), "key" | "pass" | "pwd");
+    words
+        .iter()
+        .rposition(is_secret_word)
+        .is_some_and(|last| words.len() - 1 - last >= 2)
+}
+
+/// The words of the last identifier in `key`, lower-cased: split at `_ . -` and where a
+/// capital follows a lower-case letter or digit.
+fn key_words(key: &str) -> Vec<String> {
+    let key = key.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    let start = key
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .map_or(0, |i| i + 1);
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_small = false;
+    for c in key[start..].chars() {
+        let boundary = matches!(c, '_' | '.' | '-') || (c.is_ascii_uppercase() && previous_small);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        previous_small = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// A value that looks generated rather than chosen: at least 8 characters without spaces or
+/// path shape, mixing three of lower case, capitals, digits and symbols, or at least 16 with
+/// digits and letters.
+pub(super) fn looks_generated(value: &str) -> bool {
+    let v = value.trim();
+    if v.chars().count() < 8 || v.contains(char::is_whitespace) || v.starts_with(['/', '~', '.']) || v.contains("://") {
+        return false;
+    }
+    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
+    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
+    let digit = v.bytes().any(|b| b.is_ascii_digit());
+    let symbol = v.chars().any(|c| !c.is_alphanumeric());
+    let classes = [lower, upper, digit, symbol].iter().filter(|&&x| x).count();
+    classes >= 3 || (v.len() >= 16 && digit && (lower || upper))
 }
 
 /// Help text names a flag's value in capitals (`--token TOKEN`, `--api-key API_KEY`);
