@@ -9,64 +9,42 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// The SQLite schema, from the first collector release on. Append only: a released step is
-/// never edited, since databases out there already have it.
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "first release",
-        sql: include_str!("../../migrations/sqlite/0001_first_release.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "failures and repository limits",
-        sql: include_str!("../../migrations/sqlite/0002_failures_and_repository_limits.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "promotion and auto-fix",
-        sql: include_str!("../../migrations/sqlite/0003_promotion_and_autofix.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "quiet return",
-        sql: include_str!("../../migrations/sqlite/0004_quiet_return.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "distinct sources",
-        sql: include_str!("../../migrations/sqlite/0005_distinct_sources.sql"),
-    },
-];
+/// One step of `backend`'s schema, read from `migrations/<backend>/<file>.sql`.
+macro_rules! step {
+    ($backend:literal, $version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $backend, "/", $file, ".sql")),
+        }
+    };
+}
 
-/// The PostgreSQL schema: the same versions as `SQLITE`, step for step, in PostgreSQL's SQL.
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "first release",
-        sql: include_str!("../../migrations/postgres/0001_first_release.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "failures and repository limits",
-        sql: include_str!("../../migrations/postgres/0002_failures_and_repository_limits.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "promotion and auto-fix",
-        sql: include_str!("../../migrations/postgres/0003_promotion_and_autofix.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "quiet return",
-        sql: include_str!("../../migrations/postgres/0004_quiet_return.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "distinct sources",
-        sql: include_str!("../../migrations/postgres/0005_distinct_sources.sql"),
-    },
-];
+/// Every backend's schema, from the first collector release on: the steps are listed once, so
+/// the backends cannot drift apart. Append only: a released step is never edited, since
+/// databases out there already have it.
+macro_rules! steps {
+    ($backend:literal) => {
+        &[
+            step!($backend, 1, "first release", "0001_first_release"),
+            step!(
+                $backend,
+                2,
+                "failures and repository limits",
+                "0002_failures_and_repository_limits"
+            ),
+            step!($backend, 3, "promotion and auto-fix", "0003_promotion_and_autofix"),
+            step!($backend, 4, "quiet return", "0004_quiet_return"),
+            step!($backend, 5, "distinct sources", "0005_distinct_sources"),
+        ]
+    };
+}
+
+/// The SQLite schema.
+pub const SQLITE: &[Migration] = steps!("sqlite");
+
+/// The PostgreSQL schema: the same steps as `SQLITE`, in PostgreSQL's SQL.
+pub const POSTGRES: &[Migration] = steps!("postgres");
 
 /// The newest schema version of `migrations`.
 pub fn latest(migrations: &[Migration]) -> u32 {
