@@ -21,7 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
 use lokiwrap_collector::fuzzing::{
-    InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, VerifiedInputs, verify_kernel_inputs,
+    InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, SIGNED_FIELDS, VerifiedInputs, verify_kernel_inputs,
 };
 use lokiwrap_collector::hotfix::{HotfixConfig, from_plugin_error};
 use rsa::RsaPrivateKey;
@@ -47,17 +47,6 @@ static SIGNER: LazyLock<SigningKey<Sha256>> = LazyLock::new(|| {
 });
 static CONFIG: LazyLock<HotfixConfig> = LazyLock::new(hotfix::config);
 
-/// The signed fields in the kernel's order.
-const SIGNED_FIELDS: [&str; 8] = [
-    "stateId",
-    "eventName",
-    "eventPayload",
-    "settings",
-    "authToken",
-    "ubiquityKernelToken",
-    "ref",
-    "command",
-];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

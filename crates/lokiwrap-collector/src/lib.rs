@@ -215,7 +215,7 @@ async fn shutdown_signal() {
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::hotfix::signature::{
-        InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, VerifiedInputs, verify_kernel_inputs,
+        InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, SIGNED_FIELDS, VerifiedInputs, verify_kernel_inputs,
     };
     pub use crate::render::marker_key;
 }

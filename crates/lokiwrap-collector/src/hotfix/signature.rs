@@ -238,6 +238,18 @@ impl KernelChecks {
     }
 }
 
+/// The signed inputs, in the order the kernel writes them into the signed text.
+pub const SIGNED_FIELDS: [&str; 8] = [
+    "stateId",
+    "eventName",
+    "eventPayload",
+    "settings",
+    "authToken",
+    "ubiquityKernelToken",
+    "ref",
+    "command",
+];
+
 /// `JSON.stringify` of the inputs in the kernel's key order. With string values only, serde's
 /// escaping is JavaScript's: `"`, `\` and control characters escaped (`\n`, `\u001b`), all
 /// else, `/` and non-ASCII included, left as it is. A null token is written as `null`, or left
@@ -249,18 +261,19 @@ fn signed_text(inputs: &PostedInputs, omit_null: bool) -> String {
         Some(None) if !omit_null => Some(serde_json::Value::Null),
         _ => None,
     };
-    let fields = [
-        ("stateId", text(&inputs.state_id)),
-        ("eventName", text(&inputs.event_name)),
-        ("eventPayload", text(&inputs.event_payload)),
-        ("settings", text(&inputs.settings)),
-        ("authToken", text(&inputs.auth_token)),
-        ("ubiquityKernelToken", token),
-        ("ref", text(&inputs.git_ref)),
-        ("command", text(&inputs.command)),
+    // In `SIGNED_FIELDS`' order.
+    let values = [
+        text(&inputs.state_id),
+        text(&inputs.event_name),
+        text(&inputs.event_payload),
+        text(&inputs.settings),
+        text(&inputs.auth_token),
+        token,
+        text(&inputs.git_ref),
+        text(&inputs.command),
     ];
     let mut out = String::from("{");
-    for (name, value) in fields {
+    for (name, value) in SIGNED_FIELDS.into_iter().zip(values) {
         let Some(value) = value else { continue };
         if out.len() > 1 {
             out.push(',');
@@ -485,15 +498,7 @@ mod tests {
     fn a_change_to_any_signed_field_is_a_bad_signature() {
         let original = signed_inputs(None);
         assert!(verify_kernel_inputs(&body(&original), &public_key(), 0).is_ok());
-        for field in [
-            "stateId",
-            "eventName",
-            "eventPayload",
-            "settings",
-            "authToken",
-            "ref",
-            "command",
-        ] {
+        for field in SIGNED_FIELDS.into_iter().filter(|f| *f != "ubiquityKernelToken") {
             let mut tampered = original.clone();
             let value = tampered[field].as_str().expect("string").to_string();
             tampered.insert(field.to_string(), format!("{value}x").into());
@@ -555,21 +560,14 @@ mod tests {
 
     #[test]
     fn a_null_token_verifies_signed_either_way_and_says_it_is_missing() {
-        let order = [
-            "stateId",
-            "eventName",
-            "eventPayload",
-            "settings",
-            "authToken",
-            "ubiquityKernelToken",
-            "ref",
-            "command",
-        ];
         for null_in_signed_text in [true, false] {
             let mut map = signed_inputs(None);
             map.insert("ubiquityKernelToken".into(), serde_json::Value::Null);
             if null_in_signed_text {
-                let text = order.iter().map(|k| format!("\"{k}\":{}", map[*k])).collect::<Vec<_>>();
+                let text = SIGNED_FIELDS
+                    .iter()
+                    .map(|k| format!("\"{k}\":{}", map[*k]))
+                    .collect::<Vec<_>>();
                 map.insert("signature".into(), sign_b64(&format!("{{{}}}", text.join(","))).into());
             }
             let verified = verify_kernel_inputs(&body(&map), &public_key(), ISSUED_AT).expect("signed, token null");
