@@ -47,7 +47,6 @@ static SIGNER: LazyLock<SigningKey<Sha256>> = LazyLock::new(|| {
 });
 static CONFIG: LazyLock<HotfixConfig> = LazyLock::new(hotfix::config);
 
-
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
