@@ -84,6 +84,15 @@ fn assert_no_secret_in_logs(collector: &Collector, fake: &FakeGithub) {
     assert!(!logs.contains("PRIVATE KEY-----"), "the App's key is in the logs");
 }
 
+/// Waits until `repo` has been sent `count` new issues, or fails with the collector's logs.
+fn wait_for_issues(fake: &FakeGithub, collector: &Collector, repo: &str, count: usize) {
+    assert!(
+        fake.wait_for("POST", &format!("/repos/{repo}/issues"), count, WAIT),
+        "{}",
+        collector.logs()
+    );
+}
+
 #[test]
 fn issues_in_two_installations_repositories_each_use_their_installations_token() {
     let fake = FakeGithub::start();
@@ -93,29 +102,13 @@ fn issues_in_two_installations_repositories_each_use_their_installations_token()
     let collector = start(&fake);
     crash(&collector, "tool-a", "ValueError");
     crash(&collector, "tool-b", "KeyError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_B}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 1);
+    wait_for_issues(&fake, &collector, REPO_B, 1);
     // A second crash in each: the cached tokens serve, no new one is asked for.
     crash(&collector, "tool-a", "TypeError");
     crash(&collector, "tool-b", "OSError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 2, WAIT),
-        "{}",
-        collector.logs()
-    );
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_B}/issues"), 2, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 2);
+    wait_for_issues(&fake, &collector, REPO_B, 2);
     assert_eq!(fake.issues(REPO_A).len(), 2);
     assert_eq!(fake.issues(REPO_B).len(), 2);
 
@@ -162,21 +155,13 @@ fn a_token_refused_as_expired_is_replaced_once_and_the_write_succeeds() {
     fake.install(1, &[REPO_A]);
     let collector = start(&fake);
     crash(&collector, "tool-a", "ValueError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 1);
     let first = fake.issued_tokens();
     assert_eq!(first.len(), 1);
     // GitHub no longer takes it, though its expires_at is an hour away.
     fake.expire_tokens();
     crash(&collector, "tool-a", "TypeError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 3, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 3);
     let issued = fake.issued_tokens();
     assert_eq!(issued.len(), 2, "one new token, asked for once: {issued:?}");
     let calls = calls_to(&fake, REPO_A);
@@ -202,20 +187,12 @@ fn a_token_near_its_expiry_is_replaced_before_it_is_used() {
     fake.set_token_lifetime(Duration::from_secs(4));
     let collector = start(&fake);
     crash(&collector, "tool-a", "ValueError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 1);
     assert_eq!(fake.issued_tokens().len(), 1);
     // Past half of its four seconds: the collector asks for a new one before GitHub refuses.
     std::thread::sleep(Duration::from_secs(3));
     crash(&collector, "tool-a", "TypeError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 2, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 2);
     assert!(fake.issued_tokens().len() >= 2);
     assert!(
         fake.journal().iter().all(|call| call.status != 401),
@@ -240,21 +217,13 @@ fn a_repository_without_the_app_parks_its_jobs_and_is_filed_once_installed() {
     );
     // The other installation's repository is not held up.
     crash(&collector, "tool-a", "ValueError");
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_A}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_A, 1);
     // Looked up again, and still parked.
     collector.wait_for_stats(WAIT, |s| s["issues"]["github_app_not_installed"].as_u64() >= Some(2));
     assert_eq!(fake.count("*", &format!("/repos/{REPO_B}/issues")), 0);
 
     fake.install(2, &[REPO_B]);
-    assert!(
-        fake.wait_for("POST", &format!("/repos/{REPO_B}/issues"), 1, WAIT),
-        "{}",
-        collector.logs()
-    );
+    wait_for_issues(&fake, &collector, REPO_B, 1);
     let filed = calls_to(&fake, REPO_B);
     assert!(
         filed
