@@ -80,7 +80,12 @@ enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Db(error) => write!(f, "{error}"),
+            // The server's own words ("password authentication failed for user …"), not
+            // the driver's bare "db error".
+            Failure::Db(error) => match error.as_db_error() {
+                Some(db) => f.write_str(db.message()),
+                None => write!(f, "{error}"),
+            },
             Failure::Pool(message) => f.write_str(message),
             Failure::Timeout => f.write_str("PostgreSQL did not answer in time"),
         }
