@@ -1,6 +1,14 @@
 //! JVM exceptions: `Exception in thread "main" java.lang.X: msg` (or a bare
-//! `com.acme.X: msg` printed by `printStackTrace`) followed by tab-indented `at` frames.
-//! `Caused by:` and `Suppressed:` sections belong to it; the top-level exception counts.
+//! `com.acme.X: msg` printed by `printStackTrace`, indented by build tools such as Gradle)
+//! followed by `at` frames, indented with a tab or with spaces. `Caused by:` and
+//! `Suppressed:` sections belong to it; the top-level exception gives the class.
+//!
+//! Frames of the JDK (reflection included) and of test and web frameworks (JUnit, TestNG,
+//! Spring, servlet containers, Kotlin and Scala runtimes) are not the program's own, so a
+//! failed assertion is named after the test, not `org.junit.Assert.fail`. When a framework
+//! wraps the program's exception (the top-level exception was thrown by framework code), the
+//! frames come from the first cause the program's own code threw, its `... N more` frames
+//! filled in from the exception that encloses it.
 
 use std::sync::LazyLock;
 
@@ -15,15 +23,22 @@ static THREAD_HEADER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// A qualified class name alone on a line, as `printStackTrace` writes it.
+/// A qualified class name starting a line, as `printStackTrace` writes it; build tools
+/// indent it.
 static BARE_HEADER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+)(?::.*)?$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^([ \t]*)([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+)(?::.*)?$").expect("static regex"));
 
-/// `\tat [loader/][module[@version]/]pkg.Class.method(File.java:12)`. Module and loader
-/// names never contain `$`, so a lambda class (`X$$Lambda$14/0x...`) is not a prefix.
+/// `\tat [loader/][module[@version]/]pkg.Class.method(File.java:12)`, or the same indented
+/// with spaces. Module and loader names never contain `$`, so a lambda class
+/// (`X$$Lambda$14/0x...`) is not a prefix; a method name never contains a space, so a
+/// Node frame (`at f (file.js:1:2)`) is not a JVM frame.
 static AT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\tat (?:(?:[\w.-]+/)?(?:[\w.-]+(?:@[\w.+-]+)?)?/)?(.+?)\(.*\)\s*$").expect("static regex")
+    Regex::new(r"^[ \t]+at (?:(?:[\w.-]+/)?(?:[\w.-]+(?:@[\w.+-]+)?)?/)?([^\s(]+)\(.*\)\s*$").expect("static regex")
 });
+
+/// `\t... 3 more`: the rest of a cause's frames are the enclosing exception's last three.
+static MORE_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]+\.\.\. (\d+) (?:more|common frames omitted)\s*$").expect("static regex"));
 
 /// Hidden lambda classes: `$$Lambda$14/0x0000000800c03000`, `$$Lambda/0x...`, Java 8's
 /// `$$Lambda$1/764977973`.
@@ -34,41 +49,81 @@ static LAMBDA_CLASS: LazyLock<Regex> =
 static LAMBDA_METHOD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(lambda\$[\w$]*?)\$\d+\b").expect("static regex"));
 
+/// The JDK, its reflection and generated accessors included.
 const RUNTIME_PACKAGES: [&str; 5] = ["java.", "javax.", "jdk.", "sun.", "com.sun."];
 
-/// How far below the header the first frame may be (multi-line messages).
+/// Test runners, web frameworks, servlet containers and language runtimes that call the
+/// program's code: never the place a crash is named after.
+const FRAMEWORK_PACKAGES: [&str; 24] = [
+    "org.junit.",
+    "junit.",
+    "org.opentest4j.",
+    "org.testng.",
+    "org.springframework.",
+    "jakarta.",
+    "org.apache.catalina.",
+    "org.apache.tomcat.",
+    "org.apache.coyote.",
+    "org.eclipse.jetty.",
+    "io.undertow.",
+    "io.micronaut.",
+    "io.quarkus.",
+    "io.netty.",
+    "org.gradle.",
+    "org.apache.maven.",
+    "org.mockito.",
+    "net.bytebuddy.",
+    "com.intellij.rt.",
+    "kotlin.",
+    "kotlinx.",
+    "scala.",
+    "groovy.",
+    "org.codehaus.groovy.",
+];
+
+/// How far below a header the first frame may be (multi-line messages).
 const MAX_MESSAGE_LINES: usize = 100;
 
 pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
     let mut last = None;
     let mut i = 0;
     while i < lines.len() {
-        let line = lines[i];
-        let first_frame = if let Some(caps) = THREAD_HEADER.captures(line) {
-            Some((caps[1].to_string(), first_frame_line(lines, i + 1)))
-        } else if let Some(caps) = BARE_HEADER.captures(line) {
-            let next_is_frame = lines.get(i + 1).is_some_and(|next| AT_LINE.is_match(next));
-            next_is_frame.then(|| (caps[1].to_string(), i + 1))
-        } else {
-            None
-        };
-        let Some((class, mut at)) = first_frame else {
+        let Some((class, indent, first_frame)) = header(lines, i) else {
             i += 1;
             continue;
         };
-        let mut raw = Vec::new();
-        while let Some(caps) = lines.get(at).and_then(|line| AT_LINE.captures(line)) {
-            raw.push(frame(&caps[1]));
-            at += 1;
+        let (top, mut at) = read_frames(lines, first_frame);
+        let mut chain = vec![top];
+        // Causes at the header's own indentation continue the chain; anything indented
+        // deeper (suppressed exceptions and their causes) belongs to the same crash.
+        while at < lines.len() {
+            let line = lines[at];
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("Caused by: ") && line.len() - trimmed.len() == indent {
+                let (mut stack, next) = read_frames(lines, first_frame_line(lines, at + 1));
+                if let (Some(enclosing), Some(more)) = (chain.last(), stack.more) {
+                    stack
+                        .frames
+                        .extend_from_slice(&enclosing.frames[enclosing.frames.len().saturating_sub(more)..]);
+                }
+                chain.push(stack);
+                at = next.max(at + 1);
+            } else if is_nested_line(line) {
+                at += 1;
+            } else {
+                break;
+            }
         }
-        let end = skip_nested_sections(lines, at.max(i + 1));
+        let end = at.max(i + 1);
+        let thrown_by_program = chain.iter().position(|stack| first_non_runtime_is_own(&stack.frames));
+        let stack = chain.swap_remove(thrown_by_program.unwrap_or(0));
         last = Some(Found {
             start: i,
             end,
             crash: Crash {
                 runtime: Runtime::Jvm,
                 error_class: class,
-                frames: frames::finish(raw),
+                frames: frames::finish(stack.frames),
                 broken_pipe: false,
             },
         });
@@ -77,33 +132,83 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
     last
 }
 
-/// Where the top-level frames start: the first `at` line below the header, or just
-/// below the header when the exception carries no stack trace.
+/// The class, the header's indentation and the line of its first frame, when line `at`
+/// starts an exception.
+fn header(lines: &[&str], at: usize) -> Option<(String, usize, usize)> {
+    let line = lines[at];
+    if let Some(caps) = THREAD_HEADER.captures(line) {
+        return Some((caps[1].to_string(), 0, first_frame_line(lines, at + 1)));
+    }
+    let caps = BARE_HEADER.captures(line)?;
+    let next_is_frame = lines.get(at + 1).is_some_and(|next| AT_LINE.is_match(next));
+    next_is_frame.then(|| (caps[2].to_string(), caps[1].len(), at + 1))
+}
+
+/// One exception's frames, innermost first, and how many more it shares with the
+/// exception enclosing it.
+struct Stack {
+    frames: Vec<Frame>,
+    more: Option<usize>,
+}
+
+/// Reads `at` lines from `from`, and a `... N more` line after them. Returns the stack
+/// and the first line after it.
+fn read_frames(lines: &[&str], from: usize) -> (Stack, usize) {
+    let mut at = from;
+    let mut frames = Vec::new();
+    while let Some(caps) = lines.get(at).and_then(|line| AT_LINE.captures(line)) {
+        frames.push(frame(&caps[1]));
+        at += 1;
+    }
+    let more = lines
+        .get(at)
+        .and_then(|line| MORE_LINE.captures(line))
+        .and_then(|caps| caps[1].parse().ok());
+    if more.is_some() {
+        at += 1;
+    }
+    (Stack { frames, more }, at)
+}
+
+/// Where an exception's frames start: the first `at` or `... N more` line below its
+/// header, past a multi-line message and the blank line that may end it, or just below
+/// the header when the exception carries no stack trace.
 fn first_frame_line(lines: &[&str], from: usize) -> usize {
     let limit = lines.len().min(from + MAX_MESSAGE_LINES);
     (from..limit)
         .take_while(|&at| !is_section_start(lines[at]) && !THREAD_HEADER.is_match(lines[at]))
-        .find(|&at| AT_LINE.is_match(lines[at]))
+        .find(|&at| AT_LINE.is_match(lines[at]) || MORE_LINE.is_match(lines[at]))
         .unwrap_or(from)
 }
 
-/// `Caused by:` sections, tab-indented `Suppressed:` sections, nested frames and
-/// `... N more` lines continue the same exception.
-fn skip_nested_sections(lines: &[&str], mut at: usize) -> usize {
-    while at < lines.len() && (is_section_start(lines[at]) || lines[at].starts_with('\t')) {
-        at += 1;
-    }
-    at
+/// Lines that continue an exception after its frames: causes, suppressed exceptions, and
+/// their frames.
+fn is_nested_line(line: &str) -> bool {
+    is_section_start(line) || AT_LINE.is_match(line) || MORE_LINE.is_match(line)
 }
 
 fn is_section_start(line: &str) -> bool {
-    line.starts_with("Caused by: ")
+    let trimmed = line.trim_start();
+    trimmed.starts_with("Caused by: ") || trimmed.starts_with("Suppressed: ")
+}
+
+/// Whether the innermost frame that is not the JDK's is the program's own: false when a
+/// framework threw (or wrapped) the exception.
+fn first_non_runtime_is_own(frames: &[Frame]) -> bool {
+    frames
+        .iter()
+        .find(|frame| !is_runtime(&frame.name))
+        .is_some_and(|frame| frame.own)
+}
+
+fn is_runtime(name: &str) -> bool {
+    RUNTIME_PACKAGES.iter().any(|package| name.starts_with(package))
 }
 
 fn frame(method: &str) -> Frame {
     let name = LAMBDA_CLASS.replace_all(method.trim(), "$$$$Lambda");
     let name = LAMBDA_METHOD.replace_all(&name, "$1");
-    let own = !RUNTIME_PACKAGES.iter().any(|package| name.starts_with(package));
+    let own = !is_runtime(&name) && !FRAMEWORK_PACKAGES.iter().any(|package| name.starts_with(package));
     Frame::new(name, own)
 }
 

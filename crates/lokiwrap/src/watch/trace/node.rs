@@ -1,6 +1,12 @@
 //! Node.js uncaught errors: an `Error: message` line followed by `    at ...` frames.
 //! Node prints the throwing source line and a caret above the error, which tells us
 //! where the error line is even when the message spans several lines.
+//!
+//! Some crashes print no `at` line at all: a thrown string, number or plain object, an
+//! instance of a class that is not an `Error`, or any error when the stack trace limit is
+//! 0 (`[RangeError: Maximum call stack size exceeded]`). The location, source and caret
+//! lines above the value still mark them, and the value gives the class: its `name`
+//! property or constructor for objects, `string` or `number` for primitives.
 
 use std::sync::LazyLock;
 
@@ -66,7 +72,114 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
         }
         previous_run_end = i;
     }
+    let without_frames = find_last_without_frames(lines);
+    match (last, without_frames) {
+        (Some(with), Some(without)) if without.start < with.start => Some(with),
+        (with, None) => with,
+        (_, without) => without,
+    }
+}
+
+/// `[RangeError: msg]`: an error without a stack, as `util.inspect` prints it.
+static BRACKETED_ERROR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\[([A-Za-z_$][A-Za-z0-9_$]*)(?::.*)?\]$").expect("static regex"));
+
+/// `ConfigProblem { key: 'port' }`: an instance of a class that is not an `Error`.
+static CLASS_INSTANCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([A-Za-z_$][A-Za-z0-9_$]*) [{\[]").expect("static regex"));
+
+/// `name: 'MyCustomError'` inside a thrown plain object.
+static NAME_PROPERTY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bname: '([A-Za-z_$][A-Za-z0-9_$]*)'").expect("static regex"));
+
+static NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^-?(?:\d[\d_]*(?:\.\d+)?(?:e[+-]?\d+)?n?|Infinity|NaN)$").expect("static regex"));
+
+/// Node's hint below a thrown primitive.
+const PRIMITIVE_HINT: &str = "(Use `node --trace-uncaught ...` to show where the exception was thrown)";
+
+/// How many lines an inspected value may span before it is no longer read.
+const MAX_VALUE_LINES: usize = 64;
+
+/// The last crash printed as location, source line, caret and the thrown value, with no
+/// `at` line below the value (those are read by `find_last` itself).
+fn find_last_without_frames(lines: &[&str]) -> Option<Found> {
+    let mut last = None;
+    let mut i = 0;
+    while i + 3 < lines.len() {
+        if !(SOURCE_LOCATION.is_match(lines[i]) && CARET_LINE.is_match(lines[i + 2])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut at = i + 3;
+        if lines[at].trim().is_empty() {
+            at += 1;
+        }
+        let value_start = at;
+        let limit = lines.len().min(value_start + MAX_VALUE_LINES);
+        while at < limit && !lines[at].trim().is_empty() && lines[at] != PRIMITIVE_HINT && !AT_LINE.is_match(lines[at])
+        {
+            at += 1;
+        }
+        let value = &lines[value_start..at];
+        let primitive = lines.get(at) == Some(&PRIMITIVE_HINT);
+        let has_frames = lines.get(at).is_some_and(|line| AT_LINE.is_match(line));
+        if primitive {
+            at += 1;
+        }
+        while at < lines.len() && at < limit + 2 && lines[at].trim().is_empty() {
+            at += 1;
+        }
+        if lines.get(at).is_some_and(|line| line.starts_with("Node.js v")) {
+            at += 1;
+        }
+        let class = if has_frames {
+            None
+        } else {
+            thrown_class(value, primitive)
+        };
+        if let Some(class) = class {
+            last = Some(Found {
+                start,
+                end: at,
+                crash: Crash {
+                    runtime: Runtime::Node,
+                    error_class: class,
+                    frames: Vec::new(),
+                    broken_pipe: false,
+                },
+            });
+        }
+        i = at.max(start + 1);
+    }
     last
+}
+
+/// The class of a value thrown without a stack, from how Node printed it.
+fn thrown_class(value: &[&str], primitive: bool) -> Option<String> {
+    let first = value.first()?.trim_end();
+    if primitive {
+        let kind = match first {
+            "true" | "false" => "boolean",
+            "undefined" | "null" => first,
+            _ if NUMBER.is_match(first) => "number",
+            _ if first.starts_with("Symbol(") => "symbol",
+            _ => "string",
+        };
+        return Some(kind.to_string());
+    }
+    if let Some(caps) = BRACKETED_ERROR.captures(first) {
+        return Some(caps[1].to_string());
+    }
+    if first.starts_with('{') {
+        let named = value.iter().find_map(|line| NAME_PROPERTY.captures(line));
+        return Some(named.map_or_else(|| "Object".to_string(), |caps| caps[1].to_string()));
+    }
+    if let Some(caps) = CLASS_INSTANCE.captures(first).or_else(|| ERROR_LINE.captures(first)) {
+        return Some(caps[1].to_string());
+    }
+    None
 }
 
 /// Finds the error line above a run of frames. Below the caret block it is the first

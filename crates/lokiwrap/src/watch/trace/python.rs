@@ -35,9 +35,6 @@ static LIBRARY_PATH: LazyLock<Regex> = LazyLock::new(|| {
 /// Errors Python reports with a location but no traceback header.
 const HEADERLESS_CLASSES: [&str; 3] = ["SyntaxError", "IndentationError", "TabError"];
 
-/// The prefix exception-group tracebacks put on every line of the group itself.
-const GROUP_PREFIX: &str = "  | ";
-
 pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
     let mut last = None;
     let mut i = 0;
@@ -61,12 +58,10 @@ pub(super) fn find_last(lines: &[&str]) -> Option<Found> {
                 Err(stop) => i = stop,
             }
         } else if GROUP_HEADER.is_match(line) {
-            let group: Vec<&str> = lines[i + 1..]
-                .iter()
-                .map_while(|line| strip_group_prefix(line))
-                .collect();
-            let end = i + 1 + group.len();
-            if let Ok(body) = parse_body(&group, 0) {
+            let end = (i + 1..lines.len())
+                .find(|&at| group_line(lines[at]).is_none())
+                .unwrap_or(lines.len());
+            if let Some(body) = parse_group(&lines[i + 1..end]) {
                 last = Some(found(i, end, body.class, body.frames));
             }
             i = end;
@@ -158,13 +153,88 @@ fn is_location_only(line: &str) -> bool {
     FILE_LINE.captures(line).is_some_and(|caps| caps.get(2).is_none())
 }
 
-fn strip_group_prefix<'a>(line: &&'a str) -> Option<&'a str> {
-    if let Some(rest) = line.strip_prefix(GROUP_PREFIX) {
-        Some(rest)
-    } else if *line == GROUP_PREFIX.trim_end() {
-        Some("")
+/// An exception group: its own traceback (`  | ` lines), then its sub-exceptions in boxes
+/// drawn one level deeper (`    | `, separated by `+---- 2 ----` lines), groups nesting
+/// further. The class is the group's, the one that ended the program; the frames are those
+/// of the first sub-exception that has a traceback, innermost first, followed by the frames
+/// of the groups that contain it, so a `TaskGroup`'s failure points at the task's code.
+fn parse_group(block: &[&str]) -> Option<Body> {
+    let own: Vec<&str> = block.iter().map_while(|line| strip_box_prefix(line, 2)).collect();
+    let top = parse_body(&own, 0).ok()?;
+    // Groups above the current sub-exception (indentation, frames), outermost first.
+    let mut groups: Vec<(usize, Vec<Frame>)> = Vec::new();
+    let mut leaf: Option<(usize, Vec<Frame>)> = None;
+    let mut at = own.len();
+    while at < block.len() {
+        let Some((indent, text)) = group_line(block[at]) else {
+            break;
+        };
+        at += 1;
+        let Some(text) = text else {
+            // A separator: the first sub-exception's box ends at the next one at its depth.
+            if leaf.as_ref().is_some_and(|(depth, _)| indent <= *depth) {
+                break;
+            }
+            continue;
+        };
+        let is_group = text == "Exception Group Traceback (most recent call last):";
+        if !is_group && text != "Traceback (most recent call last):" {
+            continue;
+        }
+        let body_lines: Vec<&str> = block[at..]
+            .iter()
+            .map_while(|line| strip_box_prefix(line, indent))
+            .collect();
+        let Ok(body) = parse_body(&body_lines, 0) else { continue };
+        at += body.end;
+        match &leaf {
+            // A chained exception in the same box: the last traceback is the sub-exception.
+            Some((depth, _)) if *depth == indent && !is_group => leaf = Some((indent, body.frames)),
+            Some(_) => {}
+            None if is_group => {
+                groups.retain(|(depth, _)| *depth < indent);
+                groups.push((indent, body.frames));
+            }
+            None => leaf = Some((indent, body.frames)),
+        }
+    }
+    let mut frames = Vec::new();
+    if let Some((depth, leaf_frames)) = leaf {
+        frames.extend(leaf_frames);
+        for (_, group_frames) in groups.into_iter().rev().filter(|(at, _)| *at < depth) {
+            frames.extend(group_frames);
+        }
+    }
+    frames.extend(top.frames);
+    Some(Body { frames, ..top })
+}
+
+/// A line of an exception group's drawing: its indentation, and its text after `| `, or
+/// `None` for a `+` separator line. Anything else ends the group.
+fn group_line(line: &str) -> Option<(usize, Option<&str>)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent < 2 {
+        return None;
+    }
+    let rest = &line[indent..];
+    if rest.starts_with('+') {
+        Some((indent, None))
+    } else if let Some(text) = rest.strip_prefix('|') {
+        Some((indent, Some(text.strip_prefix(' ').unwrap_or(text))))
     } else {
         None
+    }
+}
+
+/// The text of a line inside the box drawn at `indent`, without its `| ` prefix.
+fn strip_box_prefix<'a>(line: &&'a str, indent: usize) -> Option<&'a str> {
+    let rest = line.get(indent..)?;
+    if !line[..indent].bytes().all(|byte| byte == b' ') {
+        return None;
+    }
+    match rest.strip_prefix('|')? {
+        "" => Some(""),
+        text => text.strip_prefix(' '),
     }
 }
 

@@ -11,7 +11,7 @@ use super::{Crash, Found, Runtime};
 
 /// `path:line:in 'label': rest`; what `rest` must look like is checked in code.
 static HEADER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(.+?):\d+:in [`'](.*?)': (.*?)\s*$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^(.+?):(?:\d+:)?in [`'](.*?)': (.*?)\s*$").expect("static regex"));
 
 /// `msg (ArgumentError)`; for multi-line messages the class ends the first line.
 static CLASS_SUFFIX: LazyLock<Regex> =
@@ -22,11 +22,11 @@ static CLASS_ONLY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z0-9_]*(?:::[A-Z][A-Za-z0-9_]*)*$").expect("static regex"));
 
 static FROM_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\tfrom (.+?):\d+:in [`'](.*)'\s*$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^\tfrom (.+?):(?:\d+:)?in [`'](.*)'\s*$").expect("static regex"));
 
 /// Ruby 2.5-2.7 on a terminal printed frames above the header, outermost first.
 static REVERSED_FROM_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\t\s*\d+: from (.+?):\d+:in [`'](.*)'\s*$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^\t\s*\d+: from (.+?):(?:\d+:)?in [`'](.*)'\s*$").expect("static regex"));
 
 /// `\t ... 10068 levels...` in deep recursion.
 static ELIDED_LEVELS: LazyLock<Regex> =

@@ -18,6 +18,11 @@ static FRAME_LINE: LazyLock<Regex> =
 
 static LOCATION_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s+at (.+)$").expect("static regex"));
 
+/// `      [... omitted 2 frames ...]`: a short backtrace (Rust 1.86+) leaves out the frames
+/// between a nested pair of std's short-backtrace markers and goes on below.
+static OMITTED_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s+\[\.\.\. omitted \d+ frames? \.\.\.\]\s*$").expect("static regex"));
+
 /// Legacy-mangling hash suffix.
 static HASH_SUFFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"::h[0-9a-f]{16}$").expect("static regex"));
 
@@ -96,7 +101,7 @@ fn read_backtrace(lines: &[&str], from: usize) -> (Vec<Frame>, usize) {
             let name = normalise(&caps[1]);
             let own = !is_runtime_symbol(&name);
             raw.push(Frame::new(name, own));
-        } else {
+        } else if !OMITTED_LINE.is_match(line) {
             break;
         }
         i += 1;
