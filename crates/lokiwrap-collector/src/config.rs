@@ -17,6 +17,9 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// The environment variable holding the bearer token for `/v1/stats`; unset = no stats.
     pub admin_token_env: String,
+    /// The environment variable holding the dashboard's read token (`/dashboard`, HTTP Basic
+    /// with any user name and the token as password); unset = no dashboard.
+    pub dashboard_token_env: String,
     /// Largest request body read, in bytes; a larger one gets 413.
     pub body_limit: usize,
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the collector).
@@ -209,6 +212,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database: None,
             admin_token_env: "LOKIWRAP_ADMIN_TOKEN".into(),
+            dashboard_token_env: "LOKIWRAP_DASHBOARD_TOKEN".into(),
             body_limit: 64 * 1024,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
@@ -415,11 +419,12 @@ impl Config {
     }
 
     /// The environment variables holding the collector's secrets, with the keys naming them.
-    pub fn secret_env(&self) -> [(&'static str, &str); 3] {
+    pub fn secret_env(&self) -> [(&'static str, &str); 4] {
         [
             ("github.token_env", &self.github.token_env),
             ("hotfix.webhook_secret_env", &self.hotfix.webhook_secret_env),
             ("admin_token_env", &self.admin_token_env),
+            ("dashboard_token_env", &self.dashboard_token_env),
         ]
     }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod confirm;
 mod connections;
+mod dashboard;
 mod github;
 mod github_app;
 mod health;
@@ -72,6 +73,9 @@ pub fn run(config: Config) -> Result<(), String> {
     let admin_token = std::env::var(&config.admin_token_env)
         .ok()
         .filter(|t| !t.trim().is_empty());
+    let dashboard_token = std::env::var(&config.dashboard_token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let webhook_secret = std::env::var(&config.hotfix.webhook_secret_env)
         .ok()
         .filter(|t| !t.is_empty());
@@ -117,6 +121,7 @@ pub fn run(config: Config) -> Result<(), String> {
         store: store.clone(),
         writer,
         admin_token,
+        dashboard_token,
         webhook_secret,
         kernel_key,
         wake: wake.clone(),

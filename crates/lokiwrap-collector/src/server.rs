@@ -25,6 +25,7 @@ use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
 use super::config::Config;
+use super::dashboard;
 use super::health::Health;
 use super::hotfix::signature::{InputsRejected, KernelPublicKey, MAX_EVENT_PAYLOAD_BYTES, verify_kernel_inputs};
 use super::hotfix::{self, Failure, FailureKind, Ignored, webhook::verify_signature};
@@ -55,6 +56,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub admin_token: Option<String>,
+    /// The dashboard's read token; unset = `/dashboard` is off.
+    pub dashboard_token: Option<String>,
     /// The secret GitHub signs webhooks with; unset = `/github/webhook` is off.
     pub webhook_secret: Option<String>,
     /// The kernel's key; set = `/v1/events` takes only signed kernel inputs.
@@ -67,6 +70,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/crash", post(crash))
         .route("/healthz", get(healthz))
         .route("/v1/stats", get(stats))
+        .route("/dashboard", get(dashboard_page))
+        .route("/dashboard.json", get(dashboard_json))
         .route("/v1/events", post(events))
         // The kernel trims a registered URL's trailing slash to fetch the manifest, but posts to
         // the URL as written.
@@ -648,6 +653,115 @@ async fn not_found() -> Response {
 }
 
 /// Compares in time independent of where the first difference is.
+/// `GET /dashboard?window=24h|14d`: the page.
+async fn dashboard_page(State(app): State<Arc<App>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    match read_board(&app, &headers, uri.query()).await {
+        Ok(board) => {
+            let mut response = private(
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    dashboard::page::render(&board),
+                )
+                    .into_response(),
+            );
+            if let Ok(policy) = HeaderValue::from_str(&dashboard::page::CONTENT_SECURITY_POLICY) {
+                response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+            }
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /dashboard.json?window=24h|14d`: the same data, for scripts.
+async fn dashboard_json(State(app): State<Arc<App>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    match read_board(&app, &headers, uri.query()).await {
+        Ok(board) => private(axum::Json(board).into_response()),
+        Err(response) => response,
+    }
+}
+
+/// Checks the read token and reads one view, or the answer that says why not. Every answer
+/// is private to the one who asked: not cached, not framed, not sniffed.
+async fn read_board(app: &Arc<App>, headers: &HeaderMap, query: Option<&str>) -> Result<dashboard::Board, Response> {
+    let Some(expected) = &app.dashboard_token else {
+        let message = format!(
+            "the dashboard is off: set the environment variable {} to a read token and restart\n",
+            app.config.dashboard_token_env
+        );
+        return Err(private((StatusCode::NOT_FOUND, message).into_response()));
+    };
+    if !dashboard_token_matches(headers, expected) {
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            "sign in with any user name and the dashboard's read token as the password\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"lokiwrap collector\", charset=\"UTF-8\""),
+        );
+        return Err(private(response));
+    }
+    let window = dashboard::Window::from_query(query)
+        .map_err(|message| private((StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()))?;
+    let (store, config) = (app.store.clone(), app.config.clone());
+    let read = tokio::task::spawn_blocking(move || dashboard::board(store.as_ref(), &config, window, unix_now())).await;
+    match read {
+        Ok(Ok(board)) => Ok(board),
+        Ok(Err(error)) => {
+            app.store_errors.error(&error);
+            Err(private(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store cannot be read now; try again in a moment\n",
+                )
+                    .into_response(),
+            ))
+        }
+        Err(_) => Err(private(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store cannot be read now; try again in a moment\n",
+            )
+                .into_response(),
+        )),
+    }
+}
+
+/// An answer private to the one who asked: not cached, not framed, not sniffed, no referrer.
+fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// HTTP Basic with the token as the password (any user name), or `Bearer` with the token.
+fn dashboard_token_matches(headers: &HeaderMap, expected: &str) -> bool {
+    use base64::Engine as _;
+    let Some(value) = header_text(headers, header::AUTHORIZATION) else {
+        return false;
+    };
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        return same_secret(token.trim().as_bytes(), expected.as_bytes());
+    }
+    let Some(encoded) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let password = match decoded.iter().position(|&byte| byte == b':') {
+        Some(colon) => &decoded[colon + 1..],
+        None => return false,
+    };
+    same_secret(password, expected.as_bytes())
+}
+
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -260,20 +260,28 @@ impl Worker {
                      every {recheck} s"
                 );
                 self.count("github_app_not_installed");
-                return self.store.reschedule(&job.key, now + recheck as i64, job.attempts);
+                return self.store.park(
+                    &job.key,
+                    now + recheck as i64,
+                    "the GitHub App is not installed on its repository",
+                );
             }
             Failure::OffOrigin(_) => {
                 // Asking again soon would only be sent the same place: wait as long as a job that
                 // keeps failing does.
                 tracing::error!(key = %job.key, %failure, "a redirect away from github.api_url; parked for an hour");
-                return self.store.reschedule(&job.key, now + PARK_SECS, 0);
+                return self.store.park(
+                    &job.key,
+                    now + PARK_SECS,
+                    "GitHub redirected it away from github.api_url",
+                );
             }
             _ => (5i64 << attempts.min(10)).min(PARK_SECS),
         };
         tracing::warn!(key = %job.key, %failure, attempts, "GitHub sync failed; the job stays queued");
         if attempts >= self.config.github.max_attempts {
             tracing::error!(key = %job.key, "GitHub sync keeps failing; parked for an hour");
-            return self.store.reschedule(&job.key, now + PARK_SECS, 0);
+            return self.store.park(&job.key, now + PARK_SECS, "GitHub sync kept failing");
         }
         self.store.reschedule(&job.key, now + wait, attempts)
     }

@@ -108,3 +108,31 @@ pub fn with_password(url: &str, password: &str) -> String {
     let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
     format!("{scheme}://{user}:{password}@{host}{tail}")
 }
+
+/// Stores crash reports as if each had been received at its time, through the store's own
+/// write path: how tests and benches give the dashboard a history. `database` is a SQLite file
+/// or a `postgres://` URL, migrated first if need be.
+pub fn store_reports(database: &str, reports: &[(lokiwrap_report::payload::Report, i64)]) -> Result<(), String> {
+    use crate::store::{PostgresStore, Received, SqliteStore, Store, is_postgres_url};
+    let store: Box<dyn Store> = if is_postgres_url(database) {
+        Box::new(PostgresStore::open(database)?)
+    } else {
+        Box::new(SqliteStore::open(std::path::Path::new(database))?)
+    };
+    let mut reports = reports.to_vec();
+    // In the order a collector would have received them.
+    reports.sort_by_key(|(_, at)| *at);
+    let batch: Vec<Received> = reports
+        .iter()
+        .map(|(report, at)| Received {
+            report: report.clone(),
+            received_at: *at,
+            sync: false,
+            source: format!("address:seed-{}", report.id),
+        })
+        .collect();
+    for chunk in batch.chunks(500) {
+        store.ingest(chunk).map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}

@@ -4,7 +4,7 @@
 
 use lokiwrap_report::payload::{Report, sample_report};
 
-use super::{IssueLink, Kind, Occurrence, Received, Store, Stored, Tally};
+use super::{DAY, HOUR, IssueLink, Kind, Occurrence, Received, RollupKey, Store, Stored, Tally};
 
 /// One empty database of a backend, which can be opened (and opened again) as a store.
 pub trait Backend {
@@ -29,6 +29,9 @@ macro_rules! tests {
             a_confirmation_counts_once_and_queues_a_sync,
             the_budget_and_the_report_ids_are_pruned_by_age,
             a_store_of_one_collector_or_the_elected_one_leads,
+            events_are_rolled_up_by_hour_and_day_and_survive_a_reopen,
+            the_top_subjects_are_the_busiest_seen_lately,
+            a_parked_job_says_why_until_it_is_rescheduled,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {
@@ -320,4 +323,101 @@ pub fn a_store_of_one_collector_or_the_elected_one_leads(backend: &dyn Backend) 
     let store = backend.open();
     assert!(store.lead().unwrap());
     assert!(store.lead().unwrap());
+}
+
+/// Each event counts once in its hour and once in its day, in a batch or alone, and a repeated
+/// report id not at all.
+pub(crate) fn events_are_rolled_up_by_hour_and_day_and_survive_a_reopen(backend: &impl Backend) {
+    let store = backend.open();
+    let day = 20_000 * DAY;
+    let crash = report("TypeError");
+    let mut friction = report("retry_loop");
+    friction.friction_kind = Some("retry_loop".into());
+    let batch = [
+        received(&crash, day + 10),
+        received(&report("TypeError"), day + 20),
+        received(&crash, day + 30),
+        received(&friction, day + HOUR + 5),
+    ];
+    store.ingest(&batch).unwrap();
+    store.ingest(&[received(&report("TypeError"), day + DAY + 1)]).unwrap();
+    store
+        .record(&failure("cluster-a", "delivery-1", day + 2 * HOUR))
+        .unwrap();
+    let store = backend.open();
+    let mut hours: Vec<(i64, String, String, u64)> = store
+        .rollups(HOUR, day, day + DAY)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.bucket - day, r.key.series, r.key.version, r.count))
+        .collect();
+    hours.sort();
+    assert_eq!(
+        hours,
+        [
+            (0, "crash".into(), "10.2.0".into(), 2),
+            (HOUR, "friction:retry_loop".into(), "10.2.0".into(), 1),
+            (2 * HOUR, "plugin_failure".into(), String::new(), 1),
+        ]
+    );
+    let days = store.rollups(DAY, day, day + 2 * DAY).unwrap();
+    let on = |bucket: i64, series: &str| {
+        days.iter()
+            .filter(|r| r.bucket == bucket && r.key.series == series)
+            .map(|r| r.count)
+            .sum::<u64>()
+    };
+    assert_eq!((on(day, "crash"), on(day + DAY, "crash")), (2, 1));
+    assert!(days.iter().all(|r| r.key
+        == RollupKey {
+            name: r.key.name.clone(),
+            ..r.key.clone()
+        }));
+    assert!(
+        days.iter()
+            .filter(|r| r.key.series == "crash")
+            .all(|r| r.key.name == "npm")
+    );
+}
+
+pub(crate) fn the_top_subjects_are_the_busiest_seen_lately(backend: &impl Backend) {
+    let store = backend.open();
+    let old = report("OldError");
+    let busy = report("BusyError");
+    let quiet = report("QuietError");
+    let mut batch: Vec<Received> = (0..5).map(|n| received(&report("OldError"), 100 + n)).collect();
+    batch[0] = received(&old, 100);
+    batch.extend((0..3).map(|n| received(&report("BusyError"), 10_000 + n)));
+    batch.push(received(&busy, 10_010));
+    batch.push(received(&quiet, 10_020));
+    store.ingest(&batch).unwrap();
+    let top: Vec<(String, u64)> = store
+        .top_subjects(5_000, 10)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.key, s.count))
+        .collect();
+    assert_eq!(top, [(busy.fingerprint.clone(), 4), (quiet.fingerprint.clone(), 1)]);
+    assert_eq!(store.top_subjects(0, 1).unwrap()[0].key, old.fingerprint);
+}
+
+pub(crate) fn a_parked_job_says_why_until_it_is_rescheduled(backend: &impl Backend) {
+    let store = backend.open();
+    let crash = report("TypeError");
+    store.ingest(&[received(&crash, 100)]).unwrap();
+    store
+        .park(
+            &crash.fingerprint,
+            3_700,
+            "the GitHub App is not installed on its repository",
+        )
+        .unwrap();
+    let parked = store.parked_jobs().unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        (parked[0].due_at, parked[0].reason.as_str()),
+        (3_700, "the GitHub App is not installed on its repository")
+    );
+    store.reschedule(&crash.fingerprint, 3_800, 1).unwrap();
+    assert!(store.parked_jobs().unwrap().is_empty());
 }

@@ -36,6 +36,7 @@ macro_rules! steps {
             step!($backend, 3, "promotion and auto-fix", "0003_promotion_and_autofix"),
             step!($backend, 4, "quiet return", "0004_quiet_return"),
             step!($backend, 5, "distinct sources", "0005_distinct_sources"),
+            step!($backend, 6, "dashboard roll-ups", "0006_dashboard_rollups"),
         ]
     };
 }

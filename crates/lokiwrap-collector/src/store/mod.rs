@@ -139,6 +139,76 @@ pub struct Tally {
     pub count: u64,
 }
 
+/// The two sizes of dashboard bucket, in seconds.
+pub const HOUR: i64 = 3600;
+pub const DAY: i64 = 86_400;
+
+/// What one event counts towards on the dashboard: a series (`crash`, `friction:<kind>`,
+/// `plugin_failure`, `workflow_failure`), the tool or plugin, and its version (empty if unknown).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RollupKey {
+    pub series: String,
+    pub name: String,
+    pub version: String,
+}
+
+impl RollupKey {
+    /// A crash report counts for its tool and version, in its friction kind's series if it is one.
+    pub fn of_report(report: &Report) -> RollupKey {
+        RollupKey {
+            series: match &report.friction_kind {
+                Some(kind) => format!("friction:{kind}"),
+                None => "crash".to_string(),
+            },
+            name: report.tool.clone(),
+            version: report.tool_version.clone().unwrap_or_default(),
+        }
+    }
+
+    /// A plugin failure counts for its plugin (its ref as the version), a failed workflow run for
+    /// its workflow.
+    pub fn of_occurrence(occurrence: &Occurrence) -> RollupKey {
+        let source = occurrence.details.get("source");
+        let text = |pointer: &str| {
+            source
+                .and_then(|source| source.pointer(pointer))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (name, version) = match occurrence.kind {
+            Kind::WorkflowFailure => (text("/WorkflowRun/workflow_name"), String::new()),
+            _ => (text("/Plugin/plugin_id"), text("/Plugin/git_ref")),
+        };
+        RollupKey {
+            series: occurrence.kind.name().to_string(),
+            name: if name.is_empty() { occurrence.repo.clone() } else { name },
+            version,
+        }
+    }
+}
+
+/// The start of the bucket of `granularity` seconds that holds `at`.
+pub fn bucket_of(at: i64, granularity: i64) -> i64 {
+    at - at.rem_euclid(granularity)
+}
+
+/// One dashboard count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    pub bucket: i64,
+    pub key: RollupKey,
+    pub count: u64,
+}
+
+/// A sync job that waits longer than a retry: until when, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedJob {
+    pub key: String,
+    pub due_at: i64,
+    pub reason: String,
+}
+
 /// Figures for `/v1/stats`, kept in the store so that they survive restarts.
 #[derive(Debug, Clone, Default)]
 pub struct Figures {
@@ -237,6 +307,15 @@ pub trait Store: Send + Sync + 'static {
     fn figures(&self) -> StoreResult<Figures>;
     /// Forgets report ids received before `before`, and writes older than an hour.
     fn prune(&self, before: i64, now: i64) -> StoreResult<()>;
+    /// Dashboard counts of `granularity` (`HOUR` or `DAY`) in buckets from `from` up to, not
+    /// including, `to`.
+    fn rollups(&self, granularity: i64, from: i64, to: i64) -> StoreResult<Vec<Rollup>>;
+    /// The subjects seen since `since` with the most occurrences, at most `limit`, merged ones
+    /// left out.
+    fn top_subjects(&self, since: i64, limit: u32) -> StoreResult<Vec<Subject>>;
+    /// Puts a job aside until `due_at` for `reason`, shown on the dashboard until it runs again.
+    fn park(&self, key: &str, due_at: i64, reason: &str) -> StoreResult<()>;
+    fn parked_jobs(&self) -> StoreResult<Vec<ParkedJob>>;
     /// Whether this collector is the one that writes to GitHub: asked before each sync job and
     /// each write. A store of one collector always leads; a shared one elects one writer among
     /// the collectors using it, and answers false from the moment this one cannot be sure it

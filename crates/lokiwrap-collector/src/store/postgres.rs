@@ -41,7 +41,8 @@ use tokio_postgres::{NoTls, Row};
 use super::migrate::{self, Migration};
 use super::sqlite::{COUNTED_SOURCES_CACHED, crash_details, source_hash};
 use super::{
-    Figures, IssueLink, Job, Kind, Occurrence, Received, Store, StoreError, StoreResult, Stored, Subject, Tally,
+    DAY, Figures, HOUR, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupKey, Store, StoreError,
+    StoreResult, Stored, Subject, Tally, bucket_of,
 };
 
 /// Connections per collector, besides the writer lock's own. Ingest goes through one writer
@@ -527,6 +528,34 @@ const MAX_SOURCES: i64 = crate::config::MAX_COUNTED_SOURCES as i64;
 
 /// Counts `source` on `key` once, up to `MAX_COUNTED_SOURCES` sources per subject. The caller
 /// has locked the subject's row (it has just counted on it), so `sources` cannot move meanwhile.
+/// Adds counts to the dashboard's buckets, in key order like every other batched upsert.
+async fn add_rollups(tx: &Transaction<'_>, rollups: &BTreeMap<(i64, i64, RollupKey), i64>) -> Result<(), Failure> {
+    if rollups.is_empty() {
+        return Ok(());
+    }
+    let (mut granularities, mut buckets, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut series, mut names, mut versions) = (Vec::<&str>::new(), Vec::<&str>::new(), Vec::<&str>::new());
+    for ((granularity, bucket, key), count) in rollups {
+        granularities.push(*granularity);
+        buckets.push(*bucket);
+        series.push(&key.series);
+        names.push(&key.name);
+        versions.push(&key.version);
+        counts.push(*count);
+    }
+    exec(
+        tx,
+        "INSERT INTO rollups (granularity, bucket, series, name, version, count)
+         SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[])
+             AS t(granularity, bucket, series, name, version, n)
+         ORDER BY granularity, bucket, series COLLATE \"C\", name COLLATE \"C\", version COLLATE \"C\"
+         ON CONFLICT (granularity, bucket, series, name, version) DO UPDATE SET count = rollups.count + excluded.count",
+        &[&granularities, &buckets, &series, &names, &versions, &counts],
+    )
+    .await
+    .map(drop)
+}
+
 async fn count_source(tx: &Transaction<'_>, key: &str, source: &str) -> Result<(), Failure> {
     let added = exec(
         tx,
@@ -587,6 +616,7 @@ async fn ingest_batch(
 
     let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
     let mut tallies: BTreeMap<(&str, &str, String), i64> = BTreeMap::new();
+    let mut rollups: BTreeMap<(i64, i64, RollupKey), i64> = BTreeMap::new();
     let mut pairs = Vec::new();
     for (index, item) in batch.iter().enumerate().filter(|(index, _)| counted[*index]) {
         let report = &item.report;
@@ -616,6 +646,11 @@ async fn ingest_batch(
             if let Some(value) = value {
                 *tallies.entry((key, dimension, value)).or_default() += 1;
             }
+        }
+        let rollup = RollupKey::of_report(report);
+        for granularity in [HOUR, DAY] {
+            let bucket = (granularity, bucket_of(item.received_at, granularity), rollup.clone());
+            *rollups.entry(bucket).or_default() += 1;
         }
         let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
         if !committed.contains(&pair) && group.sources.insert(pair.1.clone()) {
@@ -674,6 +709,8 @@ async fn ingest_batch(
         )
         .await?;
     }
+
+    add_rollups(tx, &rollups).await?;
 
     for (key, group) in &groups {
         let room = MAX_SOURCES - sources_now.get(*key).copied().unwrap_or(MAX_SOURCES);
@@ -780,6 +817,17 @@ async fn record_one(tx: &Transaction<'_>, item: &Occurrence, salt: &str) -> Resu
     .transpose()?
     .unwrap_or(0);
     count_source(tx, counted, &source_hash(salt, &item.source)).await?;
+    let rollup = RollupKey::of_occurrence(item);
+    let rollups = [HOUR, DAY]
+        .map(|granularity| {
+            (
+                (granularity, bucket_of(item.received_at, granularity), rollup.clone()),
+                1,
+            )
+        })
+        .into_iter()
+        .collect();
+    add_rollups(tx, &rollups).await?;
     exec(
         tx,
         "INSERT INTO sync_jobs (key, due_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -1116,11 +1164,84 @@ impl Store for PostgresStore {
         })
     }
 
+    fn rollups(&self, granularity: i64, from: i64, to: i64) -> StoreResult<Vec<Rollup>> {
+        self.with("read the dashboard's counts", async |client| {
+            rows(
+                client,
+                "SELECT bucket, series, name, version, count FROM rollups
+                 WHERE granularity = $1 AND bucket >= $2 AND bucket < $3",
+                &[&granularity, &from, &to],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Rollup {
+                    bucket: row.try_get(0)?,
+                    key: RollupKey {
+                        series: row.try_get(1)?,
+                        name: row.try_get(2)?,
+                        version: row.try_get(3)?,
+                    },
+                    count: row.try_get::<_, i64>(4)? as u64,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn top_subjects(&self, since: i64, limit: u32) -> StoreResult<Vec<Subject>> {
+        self.with("read the top fingerprints", async |client| {
+            rows(
+                client,
+                "SELECT * FROM subjects WHERE last_seen >= $1 AND merged_into IS NULL
+                 ORDER BY count DESC, key LIMIT $2",
+                &[&since, &i64::from(limit)],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(read_subject(row)?))
+            .collect()
+        })
+    }
+
+    fn park(&self, key: &str, due_at: i64, reason: &str) -> StoreResult<()> {
+        self.with("park a sync", async |client| {
+            exec(
+                client,
+                "UPDATE sync_jobs SET due_at = $2, attempts = 0, parked_reason = $3 WHERE key = $1",
+                &[&key, &due_at, &reason],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn parked_jobs(&self) -> StoreResult<Vec<ParkedJob>> {
+        self.with("read the parked jobs", async |client| {
+            rows(
+                client,
+                "SELECT key, due_at, parked_reason FROM sync_jobs WHERE parked_reason IS NOT NULL
+                 ORDER BY due_at, key LIMIT 100",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ParkedJob {
+                    key: row.try_get(0)?,
+                    due_at: row.try_get(1)?,
+                    reason: row.try_get(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()> {
         self.with("reschedule a sync", async |client| {
             exec(
                 client,
-                "UPDATE sync_jobs SET due_at = $2, attempts = $3 WHERE key = $1",
+                "UPDATE sync_jobs SET due_at = $2, attempts = $3, parked_reason = NULL WHERE key = $1",
                 &[&key, &due_at, &i64::from(attempts)],
             )
             .await
@@ -1374,7 +1495,10 @@ mod tests {
             panic!("a newer schema was opened")
         };
         assert!(error.contains("schema version 99"), "{error}");
-        assert!(error.contains("knows versions up to 5"), "{error}");
+        assert!(
+            error.contains(&format!("knows versions up to {}", migrate::latest(migrate::POSTGRES))),
+            "{error}"
+        );
         assert!(error.contains("left untouched"), "{error}");
     }
 

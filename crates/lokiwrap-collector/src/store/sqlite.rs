@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrate::{self, Migration};
 use super::{
-    Figures, IssueLink, Job, Kind, Occurrence, Received, Store, StoreError, StoreResult, Stored, Subject, Tally,
+    DAY, Figures, HOUR, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupKey, Store, StoreError,
+    StoreResult, Stored, Subject, Tally, bucket_of,
 };
 
 pub struct SqliteStore {
@@ -230,6 +231,24 @@ struct SourcesSeen<'a> {
     batch: std::collections::HashSet<(String, String)>,
 }
 
+/// Counts one event in its hour's and its day's dashboard buckets.
+fn count_rollups(tx: &rusqlite::Transaction<'_>, key: &RollupKey, at: i64) -> rusqlite::Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO rollups (granularity, bucket, series, name, version, count) VALUES (?1, ?2, ?3, ?4, ?5, 1)
+         ON CONFLICT (granularity, bucket, series, name, version) DO UPDATE SET count = count + 1",
+    )?;
+    for granularity in [HOUR, DAY] {
+        upsert.execute(params![
+            granularity,
+            bucket_of(at, granularity),
+            key.series,
+            key.name,
+            key.version
+        ])?;
+    }
+    Ok(())
+}
+
 fn store_one(
     tx: &rusqlite::Transaction<'_>,
     item: &Received,
@@ -269,6 +288,7 @@ fn store_one(
             tally.execute(params![report.fingerprint, dimension, value])?;
         }
     }
+    count_rollups(tx, &RollupKey::of_report(report), item.received_at)?;
     let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
     if !seen.committed.contains(&pair) && !seen.batch.contains(&pair) {
         count_source(tx, &pair.0, &pair.1)?;
@@ -365,6 +385,7 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> 
             |row| row.get(0),
         )?;
     count_source(tx, counted, &source_hash(salt, &item.source))?;
+    count_rollups(tx, &RollupKey::of_occurrence(item), item.received_at)?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
     if let Some(gap) = previous
@@ -645,7 +666,7 @@ impl Store for SqliteStore {
     fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()> {
         self.writer()
             .execute(
-                "UPDATE sync_jobs SET due_at = ?2, attempts = ?3 WHERE key = ?1",
+                "UPDATE sync_jobs SET due_at = ?2, attempts = ?3, parked_reason = NULL WHERE key = ?1",
                 params![key, due_at, attempts as i64],
             )
             .map(drop)
@@ -731,6 +752,74 @@ impl Store for SqliteStore {
             )
             .map(drop)
             .map_err(failed("count"))
+    }
+
+    fn rollups(&self, granularity: i64, from: i64, to: i64) -> StoreResult<Vec<Rollup>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT bucket, series, name, version, count FROM rollups
+                 WHERE granularity = ?1 AND bucket >= ?2 AND bucket < ?3",
+            )
+            .map_err(failed("read the dashboard's counts"))?;
+        statement
+            .query_map(params![granularity, from, to], |row| {
+                Ok(Rollup {
+                    bucket: row.get(0)?,
+                    key: RollupKey {
+                        series: row.get(1)?,
+                        name: row.get(2)?,
+                        version: row.get(3)?,
+                    },
+                    count: row.get::<_, i64>(4)? as u64,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(failed("read the dashboard's counts"))
+    }
+
+    fn top_subjects(&self, since: i64, limit: u32) -> StoreResult<Vec<Subject>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT * FROM subjects WHERE last_seen >= ?1 AND merged_into IS NULL
+                 ORDER BY count DESC, key LIMIT ?2",
+            )
+            .map_err(failed("read the top fingerprints"))?;
+        statement
+            .query_map(params![since, limit], read_subject)
+            .and_then(|rows| rows.collect())
+            .map_err(failed("read the top fingerprints"))
+    }
+
+    fn park(&self, key: &str, due_at: i64, reason: &str) -> StoreResult<()> {
+        self.writer()
+            .execute(
+                "UPDATE sync_jobs SET due_at = ?2, attempts = 0, parked_reason = ?3 WHERE key = ?1",
+                params![key, due_at, reason],
+            )
+            .map(drop)
+            .map_err(failed("park a sync"))
+    }
+
+    fn parked_jobs(&self) -> StoreResult<Vec<ParkedJob>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT key, due_at, parked_reason FROM sync_jobs WHERE parked_reason IS NOT NULL
+                 ORDER BY due_at, key LIMIT 100",
+            )
+            .map_err(failed("read the parked jobs"))?;
+        statement
+            .query_map([], |row| {
+                Ok(ParkedJob {
+                    key: row.get(0)?,
+                    due_at: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(failed("read the parked jobs"))
     }
 
     fn figures(&self) -> StoreResult<Figures> {

@@ -10,6 +10,7 @@ mod attacks_hidden_secrets;
 mod attacks_markers;
 mod attacks_unsigned;
 mod cluster;
+mod dashboard;
 mod fake_github_itself;
 mod github;
 mod github_app;
