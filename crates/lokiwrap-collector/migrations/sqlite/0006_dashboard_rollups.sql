@@ -12,3 +12,5 @@ CREATE TABLE rollups (
     PRIMARY KEY (granularity, bucket, series, name, version)
 ) WITHOUT ROWID;
 ALTER TABLE sync_jobs ADD COLUMN parked_reason TEXT;
+-- The busiest subjects first, without sorting them all.
+CREATE INDEX subjects_by_count ON subjects (count);

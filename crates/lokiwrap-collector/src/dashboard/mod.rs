@@ -246,7 +246,6 @@ pub fn board(store: &dyn Store, config: &Config, window: Window, now: i64) -> St
         top.push(top_row(subject, versions, &web));
     }
 
-    let figures = store.figures()?;
     let (writes_last_hour, _) = store.writes_since(now - HOUR)?;
     let parked = store
         .parked_jobs()?
@@ -266,7 +265,7 @@ pub fn board(store: &dyn Store, config: &Config, window: Window, now: i64) -> St
         friction: friction.into_values().collect(),
         top,
         queue: Queue {
-            depth: figures.queue_depth,
+            depth: store.queue_depth()?,
             writes_last_hour,
             hourly_budget: config.github.hourly_budget,
             parked,

@@ -316,6 +316,8 @@ pub trait Store: Send + Sync + 'static {
     /// Puts a job aside until `due_at` for `reason`, shown on the dashboard until it runs again.
     fn park(&self, key: &str, due_at: i64, reason: &str) -> StoreResult<()>;
     fn parked_jobs(&self) -> StoreResult<Vec<ParkedJob>>;
+    /// Sync jobs waiting, parked ones included.
+    fn queue_depth(&self) -> StoreResult<u64>;
     /// Whether this collector is the one that writes to GitHub: asked before each sync job and
     /// each write. A store of one collector always leads; a shared one elects one writer among
     /// the collectors using it, and answers false from the moment this one cannot be sure it

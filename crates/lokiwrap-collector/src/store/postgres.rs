@@ -1237,6 +1237,13 @@ impl Store for PostgresStore {
         })
     }
 
+    fn queue_depth(&self) -> StoreResult<u64> {
+        self.with("count the sync queue", async |client| {
+            let row = row(client, "SELECT count(*) FROM sync_jobs", &[]).await?;
+            Ok(row.map_or(Ok(0), |row| row.try_get::<_, i64>(0))? as u64)
+        })
+    }
+
     fn reschedule(&self, key: &str, due_at: i64, attempts: u32) -> StoreResult<()> {
         self.with("reschedule a sync", async |client| {
             exec(

@@ -822,6 +822,13 @@ impl Store for SqliteStore {
             .map_err(failed("read the parked jobs"))
     }
 
+    fn queue_depth(&self) -> StoreResult<u64> {
+        self.reader()
+            .query_row("SELECT count(*) FROM sync_jobs", [], |row| row.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(failed("count the sync queue"))
+    }
+
     fn figures(&self) -> StoreResult<Figures> {
         let connection = self.reader();
         let read = |sql: &str| {
