@@ -124,9 +124,8 @@ impl NpmUser {
             "build.sh prints the lokiwrap package, then the platform's"
         );
         for dir in dirs {
-            let mut pack = self.npm(&["pack", "--pack-destination"], &dir);
-            pack.arg(self.path("tarballs"));
-            let packed = succeeded("npm pack", pack.output().unwrap());
+            let destination = format!("--pack-destination={}", self.path("tarballs").display());
+            let packed = succeeded("npm pack", self.npm(&["pack", &destination], &dir).output().unwrap());
             let name = text(&packed.stdout).lines().last().unwrap_or_default().trim().to_string();
             let tarball = self.path("tarballs").join(&name);
             assert!(tarball.is_file(), "npm pack printed {name:?}, which is not a tarball");
@@ -163,12 +162,16 @@ impl NpmUser {
             .stdin(Stdio::null())
     }
 
-    /// `sh -c SCRIPT` as this user in `dir`, with `path` in front of the caller's PATH.
+    /// `sh -c SCRIPT` as this user in `dir`, with `path` in front of the caller's PATH, from
+    /// which any other lokiwrap installed on this machine is left out.
     fn shell(&self, script: &str, dir: &Path, path: &[PathBuf]) -> Output {
         let mut cmd = Command::new("sh");
         self.as_user(&mut cmd);
         let mut dirs = path.to_vec();
-        dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        dirs.extend(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .filter(|dir| !dir.join("lokiwrap").exists()),
+        );
         cmd.args(["-c", script])
             .env("PATH", std::env::join_paths(dirs).unwrap())
             .current_dir(dir)
@@ -286,15 +289,15 @@ fn in_a_project_npx_runs_tools_unchanged_reports_a_crash_and_uninstall_leaves_no
     assert_eq!(status.code(), Some(7), "the tool's trap ran and its status came back");
     assert_eq!(std::fs::read_to_string(&caught).unwrap(), "TERM\n", "delivered once");
 
-    // Without the platform package (optional dependencies left out), the launcher says which
-    // package is missing and how to get it.
-    succeeded(
-        "npm uninstall the platform package",
-        user.npm(&["uninstall", &format!("@lokiwrap/{}", this_platform())], &project)
-            .output()
-            .unwrap(),
-    );
-    let missing = user.shell("npx --offline lokiwrap -- true", &project, &[]);
+    // Without the platform package (here npm could not get it, as when optional dependencies
+    // are left out), the launcher says which package is missing and how to get it.
+    let bare = user.path("without-platform-package");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::fs::write(bare.join("package.json"), manifest).unwrap();
+    let mut install = user.npm(&["install", "--ignore-scripts"], &bare);
+    install.arg(&user.tarballs[0]);
+    succeeded("npm install of lokiwrap alone", install.output().unwrap());
+    let missing = user.shell("npx --offline lokiwrap -- true", &bare, &[]);
     assert_eq!(missing.status.code(), Some(127));
     let message = text(&missing.stderr);
     for needed in [
@@ -305,10 +308,14 @@ fn in_a_project_npx_runs_tools_unchanged_reports_a_crash_and_uninstall_leaves_no
         assert!(message.contains(&needed), "the message names {needed}:\n{message}");
     }
 
-    // Uninstalled: no file of lokiwrap's, and no mention of it, is left in the project.
+    // Uninstalled (both tarballs were named at install, so both are named here): no file of
+    // lokiwrap's, and no mention of it, is left in the project.
+    let platform_name = format!("@lokiwrap/{}", this_platform());
     succeeded(
         "npm uninstall lokiwrap",
-        user.npm(&["uninstall", "lokiwrap"], &project).output().unwrap(),
+        user.npm(&["uninstall", "lokiwrap", &platform_name], &project)
+            .output()
+            .unwrap(),
     );
     for file in files_under(&project) {
         assert!(!file.contains("lokiwrap"), "{file} is left behind");
@@ -327,8 +334,9 @@ fn installed_globally_it_runs_tools_makes_shims_to_the_native_binary_and_uninsta
     std::fs::create_dir_all(&prefix).unwrap();
     let before = files_under(&prefix);
 
-    let mut install = user.npm(&["install", "--global", "--ignore-scripts", "--prefix"], &user.home());
-    install.arg(&prefix).args(&user.tarballs);
+    let prefix_option = format!("--prefix={}", prefix.display());
+    let mut install = user.npm(&["install", "--global", "--ignore-scripts", &prefix_option], &user.home());
+    install.args(&user.tarballs);
     succeeded("npm install --global --offline --ignore-scripts", install.output().unwrap());
     let bin = prefix.join("bin");
     let home = user.home();
@@ -379,10 +387,8 @@ fn installed_globally_it_runs_tools_makes_shims_to_the_native_binary_and_uninsta
 
     let removed = user.shell("lokiwrap shim remove node", &home, &with_shims);
     succeeded("lokiwrap shim remove node", removed);
-    let mut uninstall = user.npm(&["uninstall", "--global", "--prefix"], &home);
-    uninstall
-        .arg(&prefix)
-        .args(["lokiwrap", &format!("@lokiwrap/{}", this_platform())]);
+    let mut uninstall = user.npm(&["uninstall", "--global", &prefix_option], &home);
+    uninstall.args(["lokiwrap", &format!("@lokiwrap/{}", this_platform())]);
     succeeded("npm uninstall --global", uninstall.output().unwrap());
     assert_eq!(
         files_under(&prefix),
