@@ -3,11 +3,12 @@
 # the packages are built from a release build, packed and installed offline into a scratch
 # project, then hyperfine runs, side by side:
 #   node -e 0                        Node's own start-up
+#   empty script                     an empty `#!/usr/bin/env node` file, run as npm's bin link runs the launcher
 #   lokiwrap -- true                 the native binary, directly (what a shim runs)
 #   launcher -- true                 node + the launcher + the native binary (what `lokiwrap` runs after npm install -g)
 #   npx lokiwrap -- true             the same through npx
 #   node -e 'process.report...'      asking Node for the C library, the slow way the launcher avoids
-# and prints launcher - (node -e 0) - (lokiwrap -- true): the launcher's own cost.
+# and prints launcher - (empty script) - (lokiwrap -- true): the launcher's own cost.
 #   RUNS=200 bench/npm_launcher.sh   (LOKIWRAP=path/to/release/lokiwrap to skip the build)
 # Needs hyperfine, node and npm (apt-get install hyperfine nodejs npm).
 set -euo pipefail
@@ -39,10 +40,13 @@ printf 'notice_shown = true\n' >"$OUT/config/lokiwrap/config.toml"
 export XDG_CONFIG_HOME="$OUT/config" XDG_STATE_HOME="$OUT/state" npm_config_update_notifier=false
 native="$OUT/project/node_modules/@lokiwrap/linux-$arch-gnu/bin/lokiwrap"
 launcher="$OUT/project/node_modules/.bin/lokiwrap"
+printf '#!/usr/bin/env node\n' >"$OUT/empty.js"
+chmod +x "$OUT/empty.js"
 
 echo "== start-up, $RUNS runs each ($(node --version), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$OUT/times.json" \
   -n 'node -e 0' 'node -e 0' \
+  -n 'empty script' "$OUT/empty.js" \
   -n 'lokiwrap -- true (native)' "$native -- true" \
   -n 'launcher -- true' "$launcher -- true" \
   -n 'process.report libc check' "node -e 'process.report.getReport().header.glibcVersionRuntime'" >/dev/null
@@ -54,9 +58,15 @@ r = {}
 for path in sys.argv[1:]:
     for x in json.load(open(path))["results"]:
         r[x["command"]] = x
+# Wall time is what a user waits; CPU time (user + system) moves less when other work shares
+# the machine, so both are shown.
+cpu = lambda x: (x["user"] + x["system"]) * 1000
 for name, x in r.items():
-    print(f"{name:28} mean {x['mean']*1000:7.2f} ms  median {x['median']*1000:7.2f} ms  ± {x['stddev']*1000:5.2f}")
-node, native, launcher = (r[n]["median"] * 1000 for n in ("node -e 0", "lokiwrap -- true (native)", "launcher -- true"))
-print(f"launcher's own cost (median): {launcher:.2f} - {node:.2f} - {native:.2f} = {launcher - node - native:+.2f} ms")
-print(f"process.report libc check beyond node -e 0 (median): {r['process.report libc check']['median']*1000 - node:+.2f} ms")
+    print(f"{name:28} wall median {x['median']*1000:7.2f} ms (mean {x['mean']*1000:7.2f} ± {x['stddev']*1000:5.2f})  cpu {cpu(x):7.2f} ms")
+names = ("empty script", "lokiwrap -- true (native)", "launcher -- true")
+node, native, launcher = (r[n]["median"] * 1000 for n in names)
+print(f"launcher's own cost, wall (median): {launcher:.2f} - {node:.2f} - {native:.2f} = {launcher - node - native:+.2f} ms")
+node, native, launcher = (cpu(r[n]) for n in names)
+print(f"launcher's own cost, cpu: {launcher:.2f} - {node:.2f} - {native:.2f} = {launcher - node - native:+.2f} ms")
+print(f"process.report libc check beyond node -e 0 (median wall): {r['process.report libc check']['median']*1000 - r['node -e 0']['median']*1000:+.2f} ms")
 PY

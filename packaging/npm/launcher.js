@@ -4,7 +4,7 @@
 // exit status. No dependencies and no install script: npm only unpacks files.
 'use strict';
 
-const { spawn } = require('child_process');
+const { spawnSync } = require('child_process');
 
 // The package for this machine: os, cpu, and on Linux the C library. musl's loader is
 // /lib/ld-musl-<arch>.so.1: one stat, where asking Node (process.report) costs milliseconds.
@@ -51,27 +51,23 @@ function fail(message) {
 }
 
 const binary = findBinary();
-const child = spawn(binary, process.argv.slice(2), { stdio: 'inherit' });
 
-// ^C and ^\ reach the whole job from the terminal, so the native lokiwrap has them already:
-// this launcher stays to report how the tool ended, as a shell would. A signal sent to this
-// process alone (a supervisor's SIGTERM, SIGHUP) is passed on.
+// ^C and ^\ reach the whole job from the terminal, so the native lokiwrap and the tool have them
+// already: this launcher waits for the tool's end (a REPL survives ^C), as a shell would. While
+// the tool runs, Node runs no JavaScript, so other signals are not passed on (see the README).
 const ignore = () => {};
-const forward = (signal) => child.kill(signal);
 process.on('SIGINT', ignore);
 process.on('SIGQUIT', ignore);
-process.on('SIGTERM', forward);
-process.on('SIGHUP', forward);
 
-child.on('error', (error) => {
-  fail(`lokiwrap: cannot run ${binary} (${error.message}); reinstall it: npm install lokiwrap@${version()}`);
-});
-
-child.on('exit', (code, signal) => {
-  if (signal === null) process.exit(code);
-  // Die of the same signal, so the caller sees what the tool did.
-  for (const name of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(name);
-  process.kill(process.pid, signal);
-  // Still here: Node ignores this signal (SIGPIPE). Exit as a shell reports a signal death.
-  process.exit(128 + require('os').constants.signals[signal]);
-});
+// spawnSync, not spawn: no event loop to start, measurably cheaper (bench/npm_launcher.sh).
+const result = spawnSync(binary, process.argv.slice(2), { stdio: 'inherit' });
+if (result.error) {
+  fail(`lokiwrap: cannot run ${binary} (${result.error.message}); reinstall it: npm install lokiwrap@${version()}`);
+}
+if (result.signal === null) process.exit(result.status);
+// Die of the same signal, so the caller sees what the tool did.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGQUIT');
+process.kill(process.pid, result.signal);
+// Still here: Node ignores this signal (SIGPIPE). Exit as a shell reports a signal death.
+process.exit(128 + require('os').constants.signals[result.signal]);

@@ -323,7 +323,11 @@ fn each_snippet_gives_lokiwraps_answer_and_falls_back_or_refuses_as_documented()
             }
         }
     }
-    assert!(wrong.is_empty(), "snippets that answered wrongly:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "snippets that answered wrongly:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The fenced code blocks of a Markdown text.
@@ -354,7 +358,7 @@ fn the_readme_quotes_each_snippet_verbatim() {
     for snippet in &SNIPPETS {
         let text = std::fs::read_to_string(snippets_dir().join(snippet.file)).unwrap();
         assert!(
-            blocks.iter().any(|block| *block == text),
+            blocks.contains(&text),
             "README.md has no code block equal to packaging/tool-authors/{}: copy the file into its \
              block under \"For tool authors\"",
             snippet.file
