@@ -17,6 +17,12 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// The environment variable holding the bearer token for `/v1/stats`; unset = no stats.
     pub admin_token_env: String,
+    /// The environment variable holding the token for `/metrics` (and the dashboard), as a
+    /// bearer token or an HTTP Basic password; unset = `/metrics` answers 404.
+    pub dashboard_token_env: String,
+    /// A second address serving only `/metrics`, without a token (for a scraper on a network
+    /// the operator firewalls); absent = none.
+    pub metrics_listen: Option<String>,
     /// Largest request body read, in bytes; a larger one gets 413.
     pub body_limit: usize,
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the collector).
@@ -209,6 +215,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database: None,
             admin_token_env: "LOKIWRAP_ADMIN_TOKEN".into(),
+            dashboard_token_env: "LOKIWRAP_DASHBOARD_TOKEN".into(),
+            metrics_listen: None,
             body_limit: 64 * 1024,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
@@ -303,6 +311,18 @@ impl Config {
 
     fn check(&self) -> Result<(), String> {
         self.listen_addr()?;
+        self.metrics_addr()?;
+        for (key, name) in [
+            ("admin_token_env", &self.admin_token_env),
+            ("dashboard_token_env", &self.dashboard_token_env),
+        ] {
+            if !is_env_name(name) {
+                return Err(format!(
+                    "{key}: {name:?} is not an environment variable name such as LOKIWRAP_DASHBOARD_TOKEN: use \
+                     letters, digits and _ (the token itself belongs in that variable, not in this file)"
+                ));
+            }
+        }
         in_range("body_limit", self.body_limit, 1024, 1 << 20)?;
         in_range("events_body_limit", self.events_body_limit, 4096, 8 << 20)?;
         self.limits.check()?;
@@ -363,10 +383,7 @@ impl Config {
             }
         }
         for name in &self.autofix.pass_env {
-            let valid = !name.is_empty()
-                && !name.starts_with(|c: char| c.is_ascii_digit())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
+            if !is_env_name(name) {
                 return Err(format!(
                     "autofix.pass_env: {name:?} is not an environment variable name such as FIXER_API_KEY"
                 ));
@@ -394,6 +411,26 @@ impl Config {
         })
     }
 
+    /// The address of the second, token-less `/metrics` listener, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, String> {
+        let Some(listen) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let address: SocketAddr = listen
+            .parse()
+            .map_err(|_| format!("metrics_listen = \"{listen}\" is not an address and port, such as 127.0.0.1:9100"))?;
+        if self
+            .listen_addr()
+            .is_ok_and(|main| main == address && address.port() != 0)
+        {
+            return Err(format!(
+                "metrics_listen = \"{listen}\" is the address reports are sent to; /metrics without a token \
+                 needs an address of its own, such as 127.0.0.1:9100"
+            ));
+        }
+        Ok(Some(address))
+    }
+
     /// The database file: the configured one, or `collector.sqlite` in the data directory.
     pub fn database_path(&self) -> Result<PathBuf, String> {
         if let Some(path) = &self.database {
@@ -415,11 +452,12 @@ impl Config {
     }
 
     /// The environment variables holding the collector's secrets, with the keys naming them.
-    pub fn secret_env(&self) -> [(&'static str, &str); 3] {
+    pub fn secret_env(&self) -> [(&'static str, &str); 4] {
         [
             ("github.token_env", &self.github.token_env),
             ("hotfix.webhook_secret_env", &self.hotfix.webhook_secret_env),
             ("admin_token_env", &self.admin_token_env),
+            ("dashboard_token_env", &self.dashboard_token_env),
         ]
     }
 
@@ -452,6 +490,14 @@ impl Config {
             .or(self.github.triage_repo.as_ref())
             .map(String::as_str)
     }
+}
+
+/// Whether `name` can name an environment variable: letters, digits and `_`, not starting with
+/// a digit.
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Distinct sources remembered per subject; promotion thresholds count up to it.
@@ -585,6 +631,13 @@ mod tests {
             ),
             ("[promotion]\nkill_switch_file = \"stop\"", "promotion.kill_switch_file"),
             ("[promotion]\nthreshold = 1000", "promotion.threshold"),
+            ("dashboard_token_env = \"my token\"", "dashboard_token_env"),
+            ("admin_token_env = \"\"", "admin_token_env"),
+            ("metrics_listen = \"9100\"", "metrics_listen"),
+            (
+                "listen = \"127.0.0.1:9100\"\nmetrics_listen = \"127.0.0.1:9100\"",
+                "metrics_listen",
+            ),
         ] {
             let error = Config::parse(text).unwrap_err();
             assert!(error.contains(key), "{text}: {error}");
@@ -616,6 +669,7 @@ mod tests {
             "LOKIWRAP_GITHUB_TOKEN",
             "LOKIWRAP_WEBHOOK_SECRET",
             "LOKIWRAP_ADMIN_TOKEN",
+            "LOKIWRAP_DASHBOARD_TOKEN",
         ] {
             let error = Config::parse(&format!("[autofix]\npass_env = [\"{secret}\"]\n")).unwrap_err();
             assert!(error.contains(secret) && error.contains("remove it"), "{error}");

@@ -2,6 +2,7 @@
 //! de-duplicates them by fingerprint and files one GitHub issue per fingerprint. The request
 //! path only writes to the store; a single background worker makes every GitHub call.
 
+mod access;
 mod autofix;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ mod health;
 pub mod hotfix;
 mod ingest;
 mod limits;
+mod metrics;
 mod render;
 mod server;
 mod stats;
@@ -72,6 +74,9 @@ pub fn run(config: Config) -> Result<(), String> {
     let admin_token = std::env::var(&config.admin_token_env)
         .ok()
         .filter(|t| !t.trim().is_empty());
+    let dashboard_token = std::env::var(&config.dashboard_token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let webhook_secret = std::env::var(&config.hotfix.webhook_secret_env)
         .ok()
         .filter(|t| !t.is_empty());
@@ -117,6 +122,7 @@ pub fn run(config: Config) -> Result<(), String> {
         store: store.clone(),
         writer,
         admin_token,
+        dashboard_token,
         webhook_secret,
         kernel_key,
         wake: wake.clone(),
@@ -150,6 +156,10 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}; choose another with --listen"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_server = match config.metrics_addr()? {
+        Some(address) => Some(serve_metrics(app.clone(), address).await?),
+        None => None,
+    };
     tracing::info!(
         address = %bound,
         database = %database,
@@ -196,8 +206,26 @@ async fn serve(
     .await;
     let served = Ok(());
     pruning.abort();
+    if let Some(server) = metrics_server {
+        server.abort();
+    }
     tracing::info!("lokiwrap-collector stopped");
     served
+}
+
+/// Serves `/metrics` without a token on `metrics_listen`, until aborted.
+async fn serve_metrics(app: Arc<App>, address: std::net::SocketAddr) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        format!("cannot listen on {address} for metrics: {e}; choose another metrics_listen, or remove it")
+    })?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, "serving /metrics without a token (metrics_listen): firewall this address");
+    let router = metrics::router(app);
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
 }
 
 async fn shutdown_signal() {

@@ -55,6 +55,9 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub admin_token: Option<String>,
+    /// The token in `dashboard_token_env`: what `/metrics` (and the dashboard) ask for; unset =
+    /// `/metrics` answers 404 on this address.
+    pub dashboard_token: Option<String>,
     /// The secret GitHub signs webhooks with; unset = `/github/webhook` is off.
     pub webhook_secret: Option<String>,
     /// The kernel's key; set = `/v1/events` takes only signed kernel inputs.
@@ -73,7 +76,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/events/", post(events))
         .route("/v1/events/manifest.json", get(manifest))
         .route("/github/webhook", post(webhook))
+        .route("/metrics", get(super::metrics::protected))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(super::metrics::track))
         .with_state(app)
 }
 

@@ -16,5 +16,6 @@ mod github_app;
 mod hotfix;
 mod ingest;
 mod kernel_plugin;
+mod metrics;
 mod promotion;
 mod store_upgrade;
