@@ -541,10 +541,7 @@ async fn record_failure(
             return accepted();
         }
     };
-    let mut details = serde_json::to_value(&failure.details).unwrap_or_default();
-    if let Some(raw) = raw {
-        details["raw_payload"] = serde_json::Value::String(raw);
-    }
+    let details = serde_json::to_value(&failure.details).unwrap_or_default();
     let occurrence = Occurrence {
         key: failure.cluster_key.clone(),
         kind: match failure.kind {
@@ -556,6 +553,7 @@ async fn record_failure(
         id,
         source,
         received_at: unix_now(),
+        raw,
         window_secs: i64::from(app.config.hotfix.window_hours) * 3600,
     };
     let store = app.store.clone();
