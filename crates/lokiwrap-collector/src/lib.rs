@@ -16,6 +16,7 @@ mod ingest;
 mod limits;
 mod metrics;
 mod render;
+mod replay;
 mod server;
 mod stats;
 mod store;
@@ -43,16 +44,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // The identity first: a bad App key or two identities are refused before anything opens.
     let credentials = github::Credentials::from_config(&config)?;
     let address = config.listen_addr()?;
-    let database = config.database_path()?;
-    // Shown in logs: a PostgreSQL URL only with its password masked.
-    let (store, database): (Arc<dyn Store>, String) = match database.to_str().filter(|d| store::is_postgres_url(d)) {
-        Some(url) => {
-            let store = PostgresStore::open(url)?;
-            let shown = store.shown().to_string();
-            (Arc::new(store), shown)
-        }
-        None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
-    };
+    let (store, database) = open_store(&config)?;
     let github = if config.uses_github() {
         let credentials = credentials.ok_or_else(|| {
             format!(
@@ -143,6 +135,34 @@ pub fn run(config: Config) -> Result<(), String> {
         let _ = thread.join();
     }
     served
+}
+
+/// The configured store, and how to name it in logs and messages: a PostgreSQL URL only with
+/// its password masked.
+fn open_store(config: &Config) -> Result<(Arc<dyn Store>, String), String> {
+    let database = config.database_path()?;
+    Ok(match database.to_str().filter(|d| store::is_postgres_url(d)) {
+        Some(url) => {
+            let store = PostgresStore::open(url)?;
+            let shown = store.shown().to_string();
+            (Arc::new(store), shown)
+        }
+        None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
+    })
+}
+
+/// Runs a subcommand other than `serve` (`events ...`, `crashes ...`), printing to stdout.
+/// `config_file` is only named in messages.
+pub fn run_command(
+    command: &cli::Command,
+    config: &Config,
+    config_file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    match command {
+        cli::Command::Serve => Err("serve is run with lokiwrap_collector::run".into()),
+        cli::Command::Events(events) => replay::events(events, config, config_file),
+        cli::Command::Crashes(crashes) => replay::crashes(crashes, config),
+    }
 }
 
 async fn serve(

@@ -330,11 +330,23 @@ pub fn kept_events_are_listed_newest_first_and_pruned_by_age(backend: &dyn Backe
         raw: Some(format!("{{\"event\":\"{id}\"}}")),
         ..failure(key, id, at)
     };
-    assert_eq!(store.record(&kept("cluster-a", "delivery-1", 100)).unwrap(), Stored::New);
-    assert_eq!(store.record(&kept("cluster-b", "delivery-2", 200)).unwrap(), Stored::New);
+    assert_eq!(
+        store.record(&kept("cluster-a", "delivery-1", 100)).unwrap(),
+        Stored::New
+    );
+    assert_eq!(
+        store.record(&kept("cluster-b", "delivery-2", 200)).unwrap(),
+        Stored::New
+    );
     // Not kept: without a payload, and a resent delivery.
-    assert_eq!(store.record(&failure("cluster-a", "delivery-3", 300)).unwrap(), Stored::Repeat);
-    assert_eq!(store.record(&kept("cluster-a", "delivery-1", 400)).unwrap(), Stored::DuplicateId);
+    assert_eq!(
+        store.record(&failure("cluster-a", "delivery-3", 300)).unwrap(),
+        Stored::Repeat
+    );
+    assert_eq!(
+        store.record(&kept("cluster-a", "delivery-1", 400)).unwrap(),
+        Stored::DuplicateId
+    );
     let store = backend.open();
     let listed = store.events(10).unwrap();
     let shown: Vec<(&str, i64, &str)> = listed
@@ -352,7 +364,10 @@ pub fn kept_events_are_listed_newest_first_and_pruned_by_age(backend: &dyn Backe
     assert_eq!(store.events(1).unwrap().len(), 1);
     let newest: StoredEvent = store.event(listed[0].id).unwrap().unwrap();
     assert_eq!(newest, listed[0]);
-    assert_eq!((newest.kind, newest.repo.as_str()), (Kind::PluginFailure, "acme/plugin"));
+    assert_eq!(
+        (newest.kind, newest.repo.as_str()),
+        (Kind::PluginFailure, "acme/plugin")
+    );
     assert_eq!(store.event(listed[0].id + 1000).unwrap(), None);
     store.prune(150, 10_000).unwrap();
     let left: Vec<String> = store.events(10).unwrap().into_iter().map(|e| e.key).collect();
