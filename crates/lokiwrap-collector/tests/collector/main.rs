@@ -18,4 +18,5 @@ mod ingest;
 mod kernel_plugin;
 mod metrics;
 mod promotion;
+mod replay;
 mod store_upgrade;
