@@ -17,9 +17,13 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// The environment variable holding the bearer token for `/v1/stats`; unset = no stats.
     pub admin_token_env: String,
-    /// The environment variable holding the dashboard's read token (`/dashboard`, HTTP Basic
-    /// with any user name and the token as password); unset = no dashboard.
+    /// The environment variable holding the read token of `/dashboard` and `/metrics` (HTTP
+    /// Basic with any user name and the token as password, or a bearer token); unset = both
+    /// answer 404.
     pub dashboard_token_env: String,
+    /// A second address serving only `/metrics`, without a token (for a scraper on a network
+    /// the operator firewalls); absent = none.
+    pub metrics_listen: Option<String>,
     /// Largest request body read, in bytes; a larger one gets 413.
     pub body_limit: usize,
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the collector).
@@ -213,6 +217,7 @@ impl Default for Config {
             database: None,
             admin_token_env: "LOKIWRAP_ADMIN_TOKEN".into(),
             dashboard_token_env: "LOKIWRAP_DASHBOARD_TOKEN".into(),
+            metrics_listen: None,
             body_limit: 64 * 1024,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
@@ -307,6 +312,18 @@ impl Config {
 
     fn check(&self) -> Result<(), String> {
         self.listen_addr()?;
+        self.metrics_addr()?;
+        for (key, name) in [
+            ("admin_token_env", &self.admin_token_env),
+            ("dashboard_token_env", &self.dashboard_token_env),
+        ] {
+            if !is_env_name(name) {
+                return Err(format!(
+                    "{key}: {name:?} is not an environment variable name such as LOKIWRAP_DASHBOARD_TOKEN: use \
+                     letters, digits and _ (the token itself belongs in that variable, not in this file)"
+                ));
+            }
+        }
         in_range("body_limit", self.body_limit, 1024, 1 << 20)?;
         in_range("events_body_limit", self.events_body_limit, 4096, 8 << 20)?;
         self.limits.check()?;
@@ -367,10 +384,7 @@ impl Config {
             }
         }
         for name in &self.autofix.pass_env {
-            let valid = !name.is_empty()
-                && !name.starts_with(|c: char| c.is_ascii_digit())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
+            if !is_env_name(name) {
                 return Err(format!(
                     "autofix.pass_env: {name:?} is not an environment variable name such as FIXER_API_KEY"
                 ));
@@ -396,6 +410,26 @@ impl Config {
                 self.listen
             )
         })
+    }
+
+    /// The address of the second, token-less `/metrics` listener, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, String> {
+        let Some(listen) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let address: SocketAddr = listen
+            .parse()
+            .map_err(|_| format!("metrics_listen = \"{listen}\" is not an address and port, such as 127.0.0.1:9100"))?;
+        if self
+            .listen_addr()
+            .is_ok_and(|main| main == address && address.port() != 0)
+        {
+            return Err(format!(
+                "metrics_listen = \"{listen}\" is the address reports are sent to; /metrics without a token \
+                 needs an address of its own, such as 127.0.0.1:9100"
+            ));
+        }
+        Ok(Some(address))
     }
 
     /// The database file: the configured one, or `collector.sqlite` in the data directory.
@@ -457,6 +491,14 @@ impl Config {
             .or(self.github.triage_repo.as_ref())
             .map(String::as_str)
     }
+}
+
+/// Whether `name` can name an environment variable: letters, digits and `_`, not starting with
+/// a digit.
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Distinct sources remembered per subject; promotion thresholds count up to it.
@@ -590,6 +632,13 @@ mod tests {
             ),
             ("[promotion]\nkill_switch_file = \"stop\"", "promotion.kill_switch_file"),
             ("[promotion]\nthreshold = 1000", "promotion.threshold"),
+            ("dashboard_token_env = \"my token\"", "dashboard_token_env"),
+            ("admin_token_env = \"\"", "admin_token_env"),
+            ("metrics_listen = \"9100\"", "metrics_listen"),
+            (
+                "listen = \"127.0.0.1:9100\"\nmetrics_listen = \"127.0.0.1:9100\"",
+                "metrics_listen",
+            ),
         ] {
             let error = Config::parse(text).unwrap_err();
             assert!(error.contains(key), "{text}: {error}");
@@ -621,6 +670,7 @@ mod tests {
             "LOKIWRAP_GITHUB_TOKEN",
             "LOKIWRAP_WEBHOOK_SECRET",
             "LOKIWRAP_ADMIN_TOKEN",
+            "LOKIWRAP_DASHBOARD_TOKEN",
         ] {
             let error = Config::parse(&format!("[autofix]\npass_env = [\"{secret}\"]\n")).unwrap_err();
             assert!(error.contains(secret) && error.contains("remove it"), "{error}");

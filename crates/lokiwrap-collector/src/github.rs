@@ -245,6 +245,7 @@ impl GitHub {
         if !self.is_api(&url) {
             return Err(Failure::OffOrigin(url.to_string()));
         }
+        let kind = super::metrics::github_kind(&method, url.path());
         let mut request = self
             .http
             .request(method, url)
@@ -259,10 +260,9 @@ impl GitHub {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .map_err(|e| Failure::Ambiguous(e.without_url().to_string()))?;
-        classify(response)
+        let response = request.send();
+        super::metrics::github_answered(kind, response.as_ref().ok().map(|r| r.status().as_u16()));
+        classify(response.map_err(|e| Failure::Ambiguous(e.without_url().to_string()))?)
     }
 
     /// The lower-cased `owner/repo` of a URL under `{api}/repos/`.

@@ -2,6 +2,7 @@
 //! de-duplicates them by fingerprint and files one GitHub issue per fingerprint. The request
 //! path only writes to the store; a single background worker makes every GitHub call.
 
+mod access;
 mod autofix;
 pub mod cli;
 pub mod config;
@@ -14,7 +15,9 @@ mod health;
 pub mod hotfix;
 mod ingest;
 mod limits;
+mod metrics;
 mod render;
+mod replay;
 mod server;
 mod stats;
 mod store;
@@ -42,16 +45,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // The identity first: a bad App key or two identities are refused before anything opens.
     let credentials = github::Credentials::from_config(&config)?;
     let address = config.listen_addr()?;
-    let database = config.database_path()?;
-    // Shown in logs: a PostgreSQL URL only with its password masked.
-    let (store, database): (Arc<dyn Store>, String) = match database.to_str().filter(|d| store::is_postgres_url(d)) {
-        Some(url) => {
-            let store = PostgresStore::open(url)?;
-            let shown = store.shown().to_string();
-            (Arc::new(store), shown)
-        }
-        None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
-    };
+    let (store, database) = open_store(&config)?;
     let github = if config.uses_github() {
         let credentials = credentials.ok_or_else(|| {
             format!(
@@ -144,6 +138,34 @@ pub fn run(config: Config) -> Result<(), String> {
     served
 }
 
+/// The configured store, and how to name it in logs and messages: a PostgreSQL URL only with
+/// its password masked.
+fn open_store(config: &Config) -> Result<(Arc<dyn Store>, String), String> {
+    let database = config.database_path()?;
+    Ok(match database.to_str().filter(|d| store::is_postgres_url(d)) {
+        Some(url) => {
+            let store = PostgresStore::open(url)?;
+            let shown = store.shown().to_string();
+            (Arc::new(store), shown)
+        }
+        None => (Arc::new(SqliteStore::open(&database)?), database.display().to_string()),
+    })
+}
+
+/// Runs a subcommand other than `serve` (`events ...`, `crashes ...`), printing to stdout.
+/// `config_file` is only named in messages.
+pub fn run_command(
+    command: &cli::Command,
+    config: &Config,
+    config_file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    match command {
+        cli::Command::Serve => Err("serve is run with lokiwrap_collector::run".into()),
+        cli::Command::Events(events) => replay::events(events, config, config_file),
+        cli::Command::Crashes(crashes) => replay::crashes(crashes, config),
+    }
+}
+
 async fn serve(
     app: Arc<App>,
     address: std::net::SocketAddr,
@@ -155,6 +177,10 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}; choose another with --listen"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_server = match config.metrics_addr()? {
+        Some(address) => Some(serve_metrics(app.clone(), address).await?),
+        None => None,
+    };
     tracing::info!(
         address = %bound,
         database = %database,
@@ -201,8 +227,26 @@ async fn serve(
     .await;
     let served = Ok(());
     pruning.abort();
+    if let Some(server) = metrics_server {
+        server.abort();
+    }
     tracing::info!("lokiwrap-collector stopped");
     served
+}
+
+/// Serves `/metrics` without a token on `metrics_listen`, until aborted.
+async fn serve_metrics(app: Arc<App>, address: std::net::SocketAddr) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        format!("cannot listen on {address} for metrics: {e}; choose another metrics_listen, or remove it")
+    })?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, "serving /metrics without a token (metrics_listen): firewall this address");
+    let router = metrics::router(app);
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
 }
 
 async fn shutdown_signal() {

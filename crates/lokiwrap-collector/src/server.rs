@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
+use super::access;
 use super::config::Config;
 use super::dashboard;
 use super::health::Health;
@@ -56,7 +57,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub admin_token: Option<String>,
-    /// The dashboard's read token; unset = `/dashboard` is off.
+    /// The token in `dashboard_token_env`: what `/dashboard` and `/metrics` ask for; unset =
+    /// both answer 404 on this address.
     pub dashboard_token: Option<String>,
     /// The secret GitHub signs webhooks with; unset = `/github/webhook` is off.
     pub webhook_secret: Option<String>,
@@ -78,7 +80,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/events/", post(events))
         .route("/v1/events/manifest.json", get(manifest))
         .route("/github/webhook", post(webhook))
+        .route("/metrics", get(super::metrics::protected))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(super::metrics::track))
         .with_state(app)
 }
 
@@ -541,10 +545,7 @@ async fn record_failure(
             return accepted();
         }
     };
-    let mut details = serde_json::to_value(&failure.details).unwrap_or_default();
-    if let Some(raw) = raw {
-        details["raw_payload"] = serde_json::Value::String(raw);
-    }
+    let details = serde_json::to_value(&failure.details).unwrap_or_default();
     let occurrence = Occurrence {
         key: failure.cluster_key.clone(),
         kind: match failure.kind {
@@ -556,6 +557,7 @@ async fn record_failure(
         id,
         source,
         received_at: unix_now(),
+        raw,
         window_secs: i64::from(app.config.hotfix.window_hours) * 3600,
     };
     let store = app.store.clone();
@@ -692,17 +694,8 @@ async fn read_board(app: &Arc<App>, headers: &HeaderMap, query: Option<&str>) ->
         );
         return Err(private((StatusCode::NOT_FOUND, message).into_response()));
     };
-    if !dashboard_token_matches(headers, expected) {
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            "sign in with any user name and the dashboard's read token as the password\n",
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"lokiwrap collector\", charset=\"UTF-8\""),
-        );
-        return Err(private(response));
+    if !access::read_token_matches(headers, expected) {
+        return Err(private(access::challenge("the dashboard")));
     }
     let window = dashboard::Window::from_query(query)
         .map_err(|message| private((StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()))?;
@@ -738,28 +731,6 @@ fn private(mut response: Response) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-/// HTTP Basic with the token as the password (any user name), or `Bearer` with the token.
-fn dashboard_token_matches(headers: &HeaderMap, expected: &str) -> bool {
-    use base64::Engine as _;
-    let Some(value) = header_text(headers, header::AUTHORIZATION) else {
-        return false;
-    };
-    if let Some(token) = value.strip_prefix("Bearer ") {
-        return same_secret(token.trim().as_bytes(), expected.as_bytes());
-    }
-    let Some(encoded) = value.strip_prefix("Basic ") else {
-        return false;
-    };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-        return false;
-    };
-    let password = match decoded.iter().position(|&byte| byte == b':') {
-        Some(colon) => &decoded[colon + 1..],
-        None => return false,
-    };
-    same_secret(password, expected.as_bytes())
 }
 
 fn same_secret(a: &[u8], b: &[u8]) -> bool {

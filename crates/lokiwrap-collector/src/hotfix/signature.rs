@@ -287,6 +287,50 @@ fn signed_text(inputs: &PostedInputs, omit_null: bool) -> String {
     out
 }
 
+/// Plugin inputs for `payload` (an event's JSON) signed with `key` the way the kernel signs
+/// them: `eventPayload` brotli-compressed and base64-encoded, the signature over
+/// [`SIGNED_FIELDS`] in order. Without a `ubiquityKernelToken` (only the kernel can mint one),
+/// and with an empty `authToken` (an installation token is never kept), so a receiver with
+/// `require_kernel_token` refuses them.
+pub fn sign_inputs(
+    key: &rsa::RsaPrivateKey,
+    state_id: &str,
+    event_name: &str,
+    payload: &[u8],
+    git_ref: &str,
+) -> Result<serde_json::Value, String> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let mut compressed = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams::default();
+    brotli::BrotliCompress(&mut &payload[..], &mut compressed, &params)
+        .map_err(|error| format!("cannot compress the event: {error}"))?;
+    let inputs = PostedInputs {
+        state_id: state_id.to_string(),
+        event_name: event_name.to_string(),
+        event_payload: base64::engine::general_purpose::STANDARD.encode(compressed),
+        settings: "{}".to_string(),
+        auth_token: String::new(),
+        ubiquity_kernel_token: None,
+        git_ref: git_ref.to_string(),
+        command: "null".to_string(),
+        signature: String::new(),
+    };
+    let text = signed_text(&inputs, false);
+    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key.clone());
+    let signature = signer
+        .try_sign(text.as_bytes())
+        .map_err(|error| format!("cannot sign the inputs with this key: {error}"))?;
+    let mut value: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|error| format!("cannot sign the inputs: {error}"))?;
+    value.insert(
+        "signature".into(),
+        base64::engine::general_purpose::STANDARD
+            .encode(signature.to_bytes())
+            .into(),
+    );
+    Ok(serde_json::Value::Object(value))
+}
+
 /// Keeps a present `null` apart from an absent field.
 fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
@@ -665,5 +709,29 @@ mod tests {
         assert!(err.0.contains("BEGIN PUBLIC KEY"), "{err}");
         let err = KernelPublicKey::from_pem_file(Path::new("/nonexistent/kernel.pem")).expect_err("missing");
         assert!(err.0.contains("hotfix.kernel_public_key_file"), "{err}");
+    }
+
+    #[test]
+    fn inputs_signed_for_a_replay_verify_under_the_kernel_key() {
+        let key = RsaPrivateKey::from_pkcs8_pem(PRIVATE_PEM).unwrap();
+        let inputs = sign_inputs(
+            &key,
+            "replay-7",
+            "kernel.plugin_error",
+            PAYLOAD.as_bytes(),
+            "http://x/v1/events",
+        )
+        .unwrap();
+        let body = serde_json::to_vec(&inputs).unwrap();
+        let verified = verify_kernel_inputs(&body, &public_key(), ISSUED_AT).unwrap();
+        assert_eq!(verified.event_payload, PAYLOAD.as_bytes());
+        assert_eq!(verified.state_id, "replay-7");
+        assert_eq!(verified.git_ref, "http://x/v1/events");
+        assert!(!verified.attested);
+        let other = KernelPublicKey::from_pem(OTHER_PUBLIC_PEM).unwrap();
+        assert_eq!(
+            verify_kernel_inputs(&body, &other, ISSUED_AT),
+            Err(InputsRejected::BadSignature)
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use lokiwrap_report::payload::{Report, sample_report};
 
-use super::{DAY, HOUR, IssueLink, Kind, Occurrence, Received, RollupKey, Store, Stored, Tally};
+use super::{DAY, HOUR, IssueLink, Kind, Occurrence, Received, RollupKey, Store, Stored, StoredEvent, Tally};
 
 /// One empty database of a backend, which can be opened (and opened again) as a store.
 pub trait Backend {
@@ -32,6 +32,7 @@ macro_rules! tests {
             events_are_rolled_up_by_hour_and_day_and_survive_a_reopen,
             the_top_subjects_are_the_busiest_seen_lately,
             a_parked_job_says_why_until_it_is_rescheduled,
+            kept_events_are_listed_newest_first_and_pruned_by_age,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {
@@ -72,6 +73,7 @@ fn failure(key: &str, id: &str, at: i64) -> Occurrence {
         id: Some(id.into()),
         source: "address:192.0.2.1".into(),
         received_at: at,
+        raw: None,
         window_secs: 100,
     }
 }
@@ -420,4 +422,54 @@ pub(crate) fn a_parked_job_says_why_until_it_is_rescheduled(backend: &impl Backe
     );
     store.reschedule(&crash.fingerprint, 3_800, 1).unwrap();
     assert!(store.parked_jobs().unwrap().is_empty());
+}
+
+pub fn kept_events_are_listed_newest_first_and_pruned_by_age(backend: &dyn Backend) {
+    let store = backend.open();
+    let kept = |key: &str, id: &str, at: i64| Occurrence {
+        raw: Some(format!("{{\"event\":\"{id}\"}}")),
+        ..failure(key, id, at)
+    };
+    assert_eq!(
+        store.record(&kept("cluster-a", "delivery-1", 100)).unwrap(),
+        Stored::New
+    );
+    assert_eq!(
+        store.record(&kept("cluster-b", "delivery-2", 200)).unwrap(),
+        Stored::New
+    );
+    // Not kept: without a payload, and a resent delivery.
+    assert_eq!(
+        store.record(&failure("cluster-a", "delivery-3", 300)).unwrap(),
+        Stored::Repeat
+    );
+    assert_eq!(
+        store.record(&kept("cluster-a", "delivery-1", 400)).unwrap(),
+        Stored::DuplicateId
+    );
+    let store = backend.open();
+    let listed = store.events(10).unwrap();
+    let shown: Vec<(&str, i64, &str)> = listed
+        .iter()
+        .map(|e| (e.key.as_str(), e.received_at, e.payload.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("cluster-b", 200, "{\"event\":\"delivery-2\"}"),
+            ("cluster-a", 100, "{\"event\":\"delivery-1\"}"),
+        ]
+    );
+    assert!(listed[0].id > listed[1].id);
+    assert_eq!(store.events(1).unwrap().len(), 1);
+    let newest: StoredEvent = store.event(listed[0].id).unwrap().unwrap();
+    assert_eq!(newest, listed[0]);
+    assert_eq!(
+        (newest.kind, newest.repo.as_str()),
+        (Kind::PluginFailure, "acme/plugin")
+    );
+    assert_eq!(store.event(listed[0].id + 1000).unwrap(), None);
+    store.prune(150, 10_000).unwrap();
+    let left: Vec<String> = store.events(10).unwrap().into_iter().map(|e| e.key).collect();
+    assert_eq!(left, ["cluster-b"]);
 }

@@ -37,6 +37,7 @@ macro_rules! steps {
             step!($backend, 4, "quiet return", "0004_quiet_return"),
             step!($backend, 5, "distinct sources", "0005_distinct_sources"),
             step!($backend, 6, "dashboard roll-ups", "0006_dashboard_rollups"),
+            step!($backend, 7, "stored events", "0007_stored_events"),
         ]
     };
 }

@@ -79,9 +79,26 @@ pub struct Occurrence {
     /// delivery. The store keeps only a salted hash of it.
     pub source: String,
     pub received_at: i64,
+    /// The event as received, scrubbed, to keep for replay (`hotfix.store_raw_payloads`);
+    /// `None` = not kept.
+    pub raw: Option<String>,
     /// An occurrence after this many seconds of quiet starts a new episode, which the issue
     /// announces (`hotfix.window_hours`).
     pub window_secs: i64,
+}
+
+/// An event kept for replay (`hotfix.store_raw_payloads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    pub received_at: i64,
+    /// The subject it was counted on when it arrived.
+    pub key: String,
+    pub kind: Kind,
+    pub repo: String,
+    /// The event's JSON, as scrubbed by the collector.
+    pub payload: String,
 }
 
 /// The issue that tracks a subject, as last seen on GitHub.
@@ -305,7 +322,11 @@ pub trait Store: Send + Sync + 'static {
     fn writes_since(&self, since: i64) -> StoreResult<(u32, Option<i64>)>;
     fn bump(&self, counter: &str, by: u64) -> StoreResult<()>;
     fn figures(&self) -> StoreResult<Figures>;
-    /// Forgets report ids received before `before`, and writes older than an hour.
+    /// The newest `limit` events kept for replay, newest first.
+    fn events(&self, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+    fn event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+    /// Forgets report ids and kept events received before `before`, and writes older than an
+    /// hour.
     fn prune(&self, before: i64, now: i64) -> StoreResult<()>;
     /// Dashboard counts of `granularity` (`HOUR` or `DAY`) in buckets from `from` up to, not
     /// including, `to`.

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::migrate::{self, Migration};
 use super::{
     DAY, Figures, HOUR, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupKey, Store, StoreError,
-    StoreResult, Stored, Subject, Tally, bucket_of,
+    StoreResult, Stored, StoredEvent, Subject, Tally, bucket_of,
 };
 
 pub struct SqliteStore {
@@ -344,6 +344,18 @@ fn read_subject(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subject> {
     })
 }
 
+fn read_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let kind: String = row.get("kind")?;
+    Ok(StoredEvent {
+        id: row.get("id")?,
+        received_at: row.get("received_at")?,
+        key: row.get("key")?,
+        kind: Kind::from_name(&kind).unwrap_or(Kind::PluginFailure),
+        repo: row.get("repo")?,
+        payload: row.get("payload")?,
+    })
+}
+
 fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> rusqlite::Result<Stored> {
     if let Some(id) = &item.id {
         let fresh = tx
@@ -388,6 +400,12 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> 
     count_rollups(tx, &RollupKey::of_occurrence(item), item.received_at)?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
+    if let Some(raw) = &item.raw {
+        tx.prepare_cached(
+            "INSERT INTO stored_events (received_at, key, kind, repo, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![item.received_at, item.key, item.kind.name(), item.repo, raw])?;
+    }
     if let Some(gap) = previous
         .map(|last| item.received_at - last)
         .filter(|gap| *gap > item.window_secs)
@@ -853,10 +871,38 @@ impl Store for SqliteStore {
         })
     }
 
+    fn events(&self, limit: u32) -> StoreResult<Vec<StoredEvent>> {
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT id, received_at, key, kind, repo, payload FROM stored_events ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(failed("list the stored events"))?;
+        statement
+            .query_map([limit], read_event)
+            .map_err(failed("list the stored events"))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(failed("list the stored events"))
+    }
+
+    fn event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {
+        self.reader()
+            .query_row(
+                "SELECT id, received_at, key, kind, repo, payload FROM stored_events WHERE id = ?1",
+                [id],
+                read_event,
+            )
+            .optional()
+            .map_err(failed("read a stored event"))
+    }
+
     fn prune(&self, before: i64, now: i64) -> StoreResult<()> {
         let connection = self.writer();
         connection
             .execute("DELETE FROM report_ids WHERE received_at < ?1", [before])
+            .map_err(failed("prune"))?;
+        connection
+            .execute("DELETE FROM stored_events WHERE received_at < ?1", [before])
             .map_err(failed("prune"))?;
         connection
             .execute("DELETE FROM github_writes WHERE at < ?1", [now - 3600])

@@ -17,5 +17,7 @@ mod github_app;
 mod hotfix;
 mod ingest;
 mod kernel_plugin;
+mod metrics;
 mod promotion;
+mod replay;
 mod store_upgrade;

@@ -76,6 +76,7 @@ impl Collector {
             .env("LOKIWRAP_ADMIN_TOKEN", ADMIN_TOKEN)
             .env_remove("LOKIWRAP_GITHUB_TOKEN")
             .env_remove("LOKIWRAP_LOG")
+            .env_remove("LOKIWRAP_DASHBOARD_TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
