@@ -190,29 +190,44 @@ static TOKEN_BYTES: [bool; 256] = {
 /// order, each once. Runs of hex digits and dashes alone are commit and content hashes and
 /// UUIDs, which fill logs and are no provider's token, except Twilio's account ids (`AC` and
 /// 32 hex digits) and the shape of 32, 8 and 8 hex digits (Mailgun's signing keys).
+///
+/// Most runs in a log are short words, so the search looks ahead: a run of `LONG_RUN_CHARS`
+/// starting at `at` needs a token byte `LONG_RUN_CHARS - 1` further on, and where there is
+/// none, nothing before it can start one.
 fn long_run_lines(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let token = |i: usize| TOKEN_BYTES[usize::from(text[i])];
+    // Always at the start of the text or just after a byte that is not a token byte.
     let mut at = 0;
     std::iter::from_fn(move || {
-        while at < text.len() {
-            if !TOKEN_BYTES[usize::from(text[at])] {
-                at += 1;
+        while at + LONG_RUN_CHARS <= text.len() {
+            let last = at + LONG_RUN_CHARS - 1;
+            if !token(last) {
+                at = last + 1;
                 continue;
             }
-            let start = at;
-            let (mut other, mut dashes) = (false, 0);
-            while at < text.len() && TOKEN_BYTES[usize::from(text[at])] {
-                let b = text[at];
-                dashes += usize::from(b == b'-');
-                other |= !(b.is_ascii_hexdigit() || b == b'-');
-                at += 1;
+            let mut start = last;
+            while start > at && token(start - 1) {
+                start -= 1;
             }
-            let len = at - start;
-            let twilio_account = len == 34 && text[start..].starts_with(b"AC");
-            if len >= LONG_RUN_CHARS && (other || twilio_account || (len == 50 && dashes == 2)) {
+            if start > at {
+                // A run starts at `start`; look ahead from there.
+                at = start;
+                continue;
+            }
+            let mut end = last + 1;
+            while end < text.len() && token(end) {
+                end += 1;
+            }
+            let run = &text[start..end];
+            let dashes = run.iter().filter(|&&b| b == b'-').count();
+            let other = run.iter().any(|&b| !(b.is_ascii_hexdigit() || b == b'-'));
+            let twilio_account = run.len() == 34 && run.starts_with(b"AC");
+            if other || twilio_account || (run.len() == 50 && dashes == 2) {
                 let line = line_around(text, start);
                 at = line.end + 1;
                 return Some(line);
             }
+            at = end + 1;
         }
         None
     })
@@ -292,6 +307,65 @@ mod tests {
     #[test]
     fn a_rule_crossing_lines_runs_to_the_end() {
         assert_eq!(scopes("a\nBEGIN PRIVATE KEY\nbody\nend")[4], [(2, 28)]);
+    }
+
+    /// The look-ahead search finds the lines a byte-by-byte search finds.
+    #[test]
+    fn long_run_lines_match_a_scan_of_every_byte() {
+        fn slow(text: &[u8]) -> Vec<Range<usize>> {
+            let mut out: Vec<Range<usize>> = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                if !TOKEN_BYTES[usize::from(text[at])] {
+                    at += 1;
+                    continue;
+                }
+                let start = at;
+                while at < text.len() && TOKEN_BYTES[usize::from(text[at])] {
+                    at += 1;
+                }
+                let run = &text[start..at];
+                let dashes = run.iter().filter(|&&b| b == b'-').count();
+                let other = run.iter().any(|&b| !(b.is_ascii_hexdigit() || b == b'-'));
+                let twilio = run.len() == 34 && run.starts_with(b"AC");
+                if run.len() >= LONG_RUN_CHARS && (other || twilio || (run.len() == 50 && dashes == 2)) {
+                    let line = line_around(text, start);
+                    if out.last() != Some(&line) {
+                        out.push(line);
+                    }
+                }
+            }
+            out
+        }
+        let pieces: [&[u8]; 12] = [
+            b"a",
+            b"Zz9",
+            b"0123456789abcdef",
+            b"-",
+            b"AC",
+            b" ",
+            b"\n",
+            b":",
+            b"/x.y=",
+            b"ffffffff",
+            b"\xc3\xa9",
+            b"q",
+        ];
+        let mut seed = 11u64;
+        for _ in 0..5000 {
+            let mut text = Vec::new();
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            for _ in 0..(seed >> 33) % 60 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let fast: Vec<Range<usize>> = long_run_lines(&text).collect();
+            assert_eq!(fast, slow(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]
