@@ -4,6 +4,7 @@
 //! line to the end of the text).
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use memchr::{memchr, memrchr};
@@ -14,10 +15,18 @@ use memchr::{memchr, memrchr};
 pub(super) const LONG_RUN_KEYWORD: &str = "\0long run";
 pub(super) const LONG_RUN_CHARS: usize = 32;
 
+/// Texts at least this long are searched with a DFA, built the first time one comes: it
+/// searches about twice as fast as the NFA but takes longer to build than a report takes to
+/// scrub.
+const DFA_TEXT_BYTES: usize = 256 << 10;
+
 /// What one rule brings to the index.
 pub(super) struct RuleKeywords {
     /// Lower-case ASCII. No keywords means the rule always runs on the whole text.
     pub keywords: &'static [&'static str],
+    /// For a rule with `LONG_RUN_KEYWORD`: lower-case literals one of which every match holds.
+    /// Of the lines with a long run it gets only those holding one. Empty: all of them.
+    pub long_run_hints: &'static [&'static str],
     pub crosses_lines: bool,
 }
 
@@ -26,6 +35,10 @@ pub(super) struct KeywordIndex {
     /// reports overlapping hits (a keyword inside or overhanging another is found too).
     /// `None` if it failed to build; then those rules run on the whole text.
     searcher: Option<AhoCorasick>,
+    /// The keywords of `searcher` again, for `dfa`.
+    texts: Vec<&'static str>,
+    /// The same search as a DFA, for long texts; `None` inside if it failed to build.
+    dfa: OnceLock<Option<AhoCorasick>>,
     /// The rules to run where keyword `i` of the searcher occurs.
     keyword_rules: Vec<Vec<usize>>,
     /// One-byte keywords (`@`, `:`) occur on nearly every line of a log; checking that they
@@ -35,6 +48,13 @@ pub(super) struct KeywordIndex {
     always: Vec<usize>,
     /// Rules gated by a long run of token characters.
     long_run: Vec<usize>,
+    /// The long-run hints of all rules, found in one pass over each line with a long run;
+    /// built the first time there is one. `None` inside if it failed to build (then every
+    /// such rule gets every such line).
+    hints: OnceLock<Option<AhoCorasick>>,
+    hint_texts: Vec<&'static str>,
+    /// Entry `i` has bit `j` set if hint `j` is one of rule `i`'s; 0 for a rule without.
+    hint_masks: Vec<u64>,
     crosses_lines: Vec<bool>,
 }
 
@@ -59,12 +79,34 @@ impl KeywordIndex {
                     .collect()
             })
             .collect();
+        // An NFA builds in a third of the time of a DFA, which matters for a report of a few
+        // KiB; long texts get the DFA (`DFA_TEXT_BYTES`).
         let searcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&texts)
             .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&texts))
             .ok();
+
+        let mut hint_texts: Vec<&'static str> = rules
+            .iter()
+            .flat_map(|rule| rule.long_run_hints.iter().copied())
+            .collect();
+        hint_texts.sort_unstable();
+        hint_texts.dedup();
+        // A mask has 64 bits; more hints than that and every rule gets every line.
+        if hint_texts.len() > 64 {
+            hint_texts.clear();
+        }
+        let hint_masks = rules
+            .iter()
+            .map(|rule| {
+                rule.long_run_hints
+                    .iter()
+                    .filter_map(|hint| hint_texts.iter().position(|h| h == hint))
+                    .fold(0u64, |mask, bit| mask | 1 << bit)
+            })
+            .collect();
 
         let mut single_bytes: Vec<(u8, Vec<usize>)> = Vec::new();
         let mut always = Vec::new();
@@ -88,10 +130,15 @@ impl KeywordIndex {
 
         KeywordIndex {
             searcher,
+            texts,
+            dfa: OnceLock::new(),
             keyword_rules,
             single_bytes,
             always,
             long_run,
+            hints: OnceLock::new(),
+            hint_texts,
+            hint_masks,
             crosses_lines: rules.iter().map(|rule| rule.crosses_lines).collect(),
         }
     }
@@ -113,7 +160,23 @@ impl KeywordIndex {
                 }
             }
         }
-        if let Some(searcher) = &self.searcher {
+        let dfa = || {
+            self.dfa
+                .get_or_init(|| {
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(&self.texts)
+                        .ok()
+                })
+                .as_ref()
+        };
+        let searcher = match &self.searcher {
+            Some(_) if text.len() >= DFA_TEXT_BYTES => dfa().or(self.searcher.as_ref()),
+            Some(nfa) => self.dfa.get().and_then(Option::as_ref).or(Some(nfa)),
+            None => None,
+        };
+        if let Some(searcher) = searcher {
             // Overlapping hits arrive ordered by where they end; starts within one keyword's
             // length of each other may come out of order, which `select` tolerates.
             for hit in searcher.find_overlapping_iter(lower) {
@@ -128,18 +191,52 @@ impl KeywordIndex {
         if !self.long_run.is_empty() {
             let lines: Vec<Range<usize>> = long_run_lines(text).collect();
             if !lines.is_empty() {
+                let found = self.hints_on(lower, &lines);
                 for &index in &self.long_run {
                     let scope = &mut scopes[index];
                     if scope.first() == Some(&everything) {
                         continue;
                     }
-                    scope.extend(lines.iter().cloned());
+                    let mask = self.hint_masks[index];
+                    let wanted = lines
+                        .iter()
+                        .zip(&found)
+                        .filter(|(_, found)| mask == 0 || **found & mask != 0)
+                        .map(|(line, _)| line.clone());
+                    if scope.is_empty() {
+                        scope.extend(wanted);
+                        continue;
+                    }
+                    scope.extend(wanted);
                     scope.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
                     scope.dedup_by(|later, earlier| later.start < earlier.end);
                 }
             }
         }
         scopes
+    }
+
+    /// For each of `lines`, the mask of the long-run hints in it; all bits set if the
+    /// hints' search failed to build.
+    fn hints_on(&self, lower: &[u8], lines: &[Range<usize>]) -> Vec<u64> {
+        let hints = self
+            .hints
+            .get_or_init(|| {
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(&self.hint_texts)
+                    .ok()
+            })
+            .as_ref();
+        lines
+            .iter()
+            .map(|line| match hints {
+                Some(hints) => hints
+                    .find_overlapping_iter(&lower[line.clone()])
+                    .fold(0, |mask, hit| mask | 1 << hit.pattern().as_usize()),
+                None => u64::MAX,
+            })
+            .collect()
     }
 
     /// Adds the line holding byte `at` to each rule's scope, unless already there. Hits
@@ -248,26 +345,32 @@ mod tests {
         KeywordIndex::new(&[
             RuleKeywords {
                 keywords: &["sk-ant-"],
+                long_run_hints: &[],
                 crosses_lines: false,
             },
             RuleKeywords {
                 keywords: &["sk-"],
+                long_run_hints: &[],
                 crosses_lines: false,
             },
             RuleKeywords {
                 keywords: &["-u", "--user"],
+                long_run_hints: &[],
                 crosses_lines: false,
             },
             RuleKeywords {
                 keywords: &["@"],
+                long_run_hints: &[],
                 crosses_lines: false,
             },
             RuleKeywords {
                 keywords: &["private key"],
+                long_run_hints: &[],
                 crosses_lines: true,
             },
             RuleKeywords {
                 keywords: &[],
+                long_run_hints: &[],
                 crosses_lines: false,
             },
         ])
@@ -307,6 +410,28 @@ mod tests {
     #[test]
     fn a_rule_crossing_lines_runs_to_the_end() {
         assert_eq!(scopes("a\nBEGIN PRIVATE KEY\nbody\nend")[4], [(2, 28)]);
+    }
+
+    /// Long texts are searched by the DFA, short ones by the NFA: both select the same lines.
+    #[test]
+    fn long_texts_select_the_lines_short_ones_do() {
+        let index = index();
+        let piece = "a\nkey SK-ANT-x\nb\nsk-y sk-z desk-user\n--user\n";
+        let short = piece.repeat(3);
+        let long = piece.repeat(DFA_TEXT_BYTES / piece.len() + 1);
+        let select = |text: &str| {
+            let scopes = index.scopes(text.as_bytes(), text.to_ascii_lowercase().as_bytes());
+            scopes
+                .into_iter()
+                .take(3)
+                .map(|scope| scope.into_iter().filter(|r| r.end <= short.len()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        let before = select(&short);
+        assert!(index.dfa.get().is_none());
+        assert_eq!(select(&long), before);
+        assert!(index.dfa.get().is_some_and(Option::is_some));
+        assert_eq!(select(&short), before);
     }
 
     /// The look-ahead search finds the lines a byte-by-byte search finds.
@@ -378,6 +503,7 @@ mod tests {
             .iter()
             .map(|k| RuleKeywords {
                 keywords: k,
+                long_run_hints: &[],
                 crosses_lines: false,
             })
             .collect();

@@ -45,7 +45,6 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 
 use keywords::{KeywordIndex, RuleKeywords};
@@ -84,56 +83,7 @@ pub struct Scrubber {
     keywords: KeywordIndex,
     compiled: Vec<OnceLock<Option<CompiledRule>>>,
     markers: OnceLock<Option<Regex>>,
-    /// Built the first time a rule gated by a long run has a line to search.
-    hints: OnceLock<Option<LongRunHints>>,
     literals: Literals,
-}
-
-/// Windows, sorted, each with the mask of the hints found in it.
-type HintedWindows = Vec<(Range<usize>, u64)>;
-
-/// The literals of `rules::LONG_RUN_HINTS`, found in one pass over a line. A rule gated by a
-/// long run searches a line only if one of its hints is there: every match holds one, so
-/// what is found does not change, but most such lines then cost one search instead of
-/// some thirty, and rules whose hints never turn up are never compiled.
-struct LongRunHints {
-    searcher: AhoCorasick,
-    /// Entry `i` has bit `j` set if hint `j` is one of rule `i`'s; 0 for rules without hints.
-    rule_masks: Vec<u64>,
-}
-
-impl LongRunHints {
-    fn new() -> Option<LongRunHints> {
-        let mut hints: Vec<&str> = rules::LONG_RUN_HINTS
-            .iter()
-            .flat_map(|(_, hints)| hints.iter().copied())
-            .collect();
-        hints.sort_unstable();
-        hints.dedup();
-        if hints.len() > 64 {
-            return None;
-        }
-        let rule_masks = RULES
-            .iter()
-            .map(|rule| {
-                rules::LONG_RUN_HINTS
-                    .iter()
-                    .filter(|(name, _)| *name == rule.name)
-                    .flat_map(|(_, own)| own.iter())
-                    .filter_map(|hint| hints.iter().position(|h| h == hint))
-                    .fold(0u64, |mask, bit| mask | 1 << bit)
-            })
-            .collect();
-        let searcher = AhoCorasick::new(&hints).ok()?;
-        Some(LongRunHints { searcher, rule_masks })
-    }
-
-    /// Which hints occur in `window` of `lower`, as a mask.
-    fn found(&self, lower: &[u8], window: Range<usize>) -> u64 {
-        self.searcher
-            .find_overlapping_iter(&lower[window])
-            .fold(0, |mask, hit| mask | 1 << hit.pattern().as_usize())
-    }
 }
 
 struct CompiledRule {
@@ -190,10 +140,12 @@ impl Scrubber {
             .iter()
             .map(|rule| RuleKeywords {
                 keywords: rule.keywords,
+                long_run_hints: rules::long_run_hints(rule.name),
                 crosses_lines: rule.crosses_lines,
             })
             .chain([RuleKeywords {
                 keywords: rules::MARKER_KEYWORDS,
+                long_run_hints: &[],
                 crosses_lines: false,
             }])
             .collect();
@@ -201,7 +153,6 @@ impl Scrubber {
             keywords: KeywordIndex::new(&keywords),
             compiled: RULES.iter().map(|_| OnceLock::new()).collect(),
             markers: OnceLock::new(),
-            hints: OnceLock::new(),
             literals: Literals::new(literals),
         }
     }
@@ -333,18 +284,7 @@ impl Scrubber {
         let mut scopes = self.keywords.scopes(text.as_bytes(), lower.as_bytes());
         let marker_scope = scopes.pop().unwrap_or_default();
 
-        let hinted = self.hinted_windows(lower.as_bytes(), &scopes);
-        for (index, (rule, mut windows)) in RULES.iter().zip(scopes).enumerate() {
-            if let Some((hints, found)) = &hinted {
-                let mask = hints.rule_masks[index];
-                if mask != 0 {
-                    windows.retain(|window| {
-                        // Windows not looked at (there are none) are searched.
-                        let at = found.binary_search_by_key(&(window.start, window.end), |(w, _)| (w.start, w.end));
-                        at.map_or(true, |at| found[at].1 & mask != 0)
-                    });
-                }
-            }
+        for (index, (rule, windows)) in RULES.iter().zip(scopes).enumerate() {
             if windows.is_empty() {
                 continue;
             }
@@ -366,32 +306,6 @@ impl Scrubber {
             self.existing_markers(text, window, &mut existing_markers)?;
         }
         Ok(resolve(text, claims, &existing_markers))
-    }
-
-    /// The windows the rules with long-run hints would search, sorted, each with the hints
-    /// found in it. `None` when they search nothing, or the hints' search failed to build
-    /// (then those rules search all their windows).
-    fn hinted_windows(&self, lower: &[u8], scopes: &[Vec<Range<usize>>]) -> Option<(&LongRunHints, HintedWindows)> {
-        let mut windows: Vec<Range<usize>> = scopes
-            .iter()
-            .zip(RULES)
-            .filter(|(_, rule)| rule.keywords.contains(&keywords::LONG_RUN_KEYWORD))
-            .flat_map(|(windows, _)| windows.iter().cloned())
-            .collect();
-        if windows.is_empty() {
-            return None;
-        }
-        let hints = self.hints.get_or_init(LongRunHints::new).as_ref()?;
-        windows.sort_unstable_by_key(|w| (w.start, w.end));
-        windows.dedup();
-        let found = windows
-            .into_iter()
-            .map(|window| {
-                let mask = hints.found(lower, window.clone());
-                (window, mask)
-            })
-            .collect();
-        Some((hints, found))
     }
 
     /// Where the marker that starts at byte `start` of `text` ends, when one starts there.

@@ -202,6 +202,14 @@ pub(super) const LONG_RUN: &[&str] = &[super::keywords::LONG_RUN_KEYWORD];
 /// base64), and rather than run every such rule's regex on each of them, one pass over the
 /// line finds these literals and only the rules with one there run (and compile). A rule's
 /// literals must cover every alternative of its regex, or matches would be missed.
+pub(super) fn long_run_hints(rule: &str) -> &'static [&'static str] {
+    LONG_RUN_HINTS
+        .iter()
+        .find(|(name, _)| *name == rule)
+        .map_or(&[], |(_, hints)| hints)
+}
+
+/// The table behind [`long_run_hints`].
 pub(super) const LONG_RUN_HINTS: &[(&str, &[&str])] = &[
     ("azure_storage_key", &["accountkey", "sharedaccesskey", "=="]),
     ("twilio_key", &["sk", "ac"]),
