@@ -284,7 +284,11 @@ impl Scrubber {
         let mut scopes = self.keywords.scopes(text.as_bytes(), lower.as_bytes());
         let marker_scope = scopes.pop().unwrap_or_default();
 
-        for (index, (rule, windows)) in RULES.iter().zip(scopes).enumerate() {
+        for (index, (rule, mut windows)) in RULES.iter().zip(scopes).enumerate() {
+            let needs = rules::window_bytes(rule.name);
+            if !needs.is_empty() {
+                windows.retain(|window| holds_any(&text.as_bytes()[window.clone()], needs));
+            }
             if windows.is_empty() {
                 continue;
             }
@@ -412,6 +416,17 @@ impl CompiledRule {
             .iter()
             .find_map(|&group| locations.get(group))
             .map(|(start, end)| start..end)
+    }
+}
+
+/// Whether `haystack` holds one of the bytes in `needles`.
+fn holds_any(haystack: &[u8], needles: &[u8]) -> bool {
+    match *needles {
+        [] => true,
+        [a] => memchr::memchr(a, haystack).is_some(),
+        [a, b] => memchr::memchr2(a, b, haystack).is_some(),
+        [a, b, c] => memchr::memchr3(a, b, c, haystack).is_some(),
+        _ => haystack.iter().any(|b| needles.contains(b)),
     }
 }
 

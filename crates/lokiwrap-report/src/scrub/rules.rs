@@ -197,6 +197,27 @@ macro_rules! token {
 /// characters instead of a literal.
 pub(super) const LONG_RUN: &[&str] = &[super::keywords::LONG_RUN_KEYWORD];
 
+/// Bytes of which every match of a rule's regex holds one, for rules whose keywords are
+/// common words: `token` or `key` is on many a line that assigns nothing. A window without
+/// any of them is not searched. Empty for other rules.
+pub(super) fn window_bytes(rule: &str) -> &'static [u8] {
+    WINDOW_BYTES
+        .iter()
+        .find(|(name, _)| *name == rule)
+        .map_or(&[], |(_, bytes)| bytes)
+}
+
+/// The table behind [`window_bytes`]: the assignment operators (`=`, `:`, and `<` of an XML
+/// element), the separators before a URL query parameter, the dash of a flag.
+const WINDOW_BYTES: &[(&str, &[u8])] = &[
+    ("aws_secret_key", b"=:"),
+    ("auth_header", b":="),
+    ("cookie", b":"),
+    ("url_query_secret", b"?&;"),
+    ("secret_flag", b"-"),
+    ("secret_assignment", b"=:<"),
+];
+
 /// For each rule gated by a long run: lower-case literals of which every match of its regex
 /// holds one (its prefixes, in effect). Lines with a long run are common (paths, hashes,
 /// base64), and rather than run every such rule's regex on each of them, one pass over the
@@ -1698,6 +1719,38 @@ mod tests {
             let hints = LONG_RUN_HINTS.iter().find(|(n, _)| *n == name).unwrap().1;
             let lower = sample.to_ascii_lowercase();
             assert!(hints.iter().any(|hint| lower.contains(hint)), "{name}");
+        }
+    }
+
+    #[test]
+    fn window_bytes_name_rules_and_are_in_their_matches() {
+        let samples = [
+            ("aws_secret_key", "aws_secret_access_key = abcdefghij0123456789"),
+            ("auth_header", "Authorization: Bearer abc.def"),
+            ("cookie", "Cookie: session=abc123"),
+            ("url_query_secret", "https://x/?token=abc123"),
+            ("secret_flag", "--token abc123"),
+            ("secret_assignment", "<password>hunter2</password>"),
+            ("secret_assignment", "DB_PASSWORD=hunter2"),
+            ("secret_assignment", "token: abc123"),
+        ];
+        for (name, bytes) in WINDOW_BYTES {
+            assert!(RULES.iter().any(|rule| rule.name == *name), "{name}");
+            assert!(!bytes.is_empty(), "{name}");
+        }
+        for (name, sample) in samples {
+            let rule = RULES.iter().find(|rule| rule.name == name).unwrap();
+            let regex = regex::bytes::RegexBuilder::new(rule.pattern)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let found = regex
+                .find(sample.as_bytes())
+                .unwrap_or_else(|| panic!("{name}: {sample}"));
+            assert!(
+                found.as_bytes().iter().any(|b| window_bytes(name).contains(b)),
+                "{name}: {sample}"
+            );
         }
     }
 
