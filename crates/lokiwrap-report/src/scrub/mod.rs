@@ -82,6 +82,8 @@ pub struct Scrubber {
     /// Entry `i` is rule `i`; the entry after the last rule finds existing markers.
     keywords: KeywordIndex,
     compiled: Vec<OnceLock<Option<CompiledRule>>>,
+    /// Entry `i` is `rules::window_bytes` of rule `i`.
+    window_bytes: Vec<&'static [u8]>,
     markers: OnceLock<Option<Regex>>,
     literals: Literals,
 }
@@ -152,6 +154,7 @@ impl Scrubber {
         Scrubber {
             keywords: KeywordIndex::new(&keywords),
             compiled: RULES.iter().map(|_| OnceLock::new()).collect(),
+            window_bytes: RULES.iter().map(|rule| rules::window_bytes(rule.name)).collect(),
             markers: OnceLock::new(),
             literals: Literals::new(literals),
         }
@@ -285,12 +288,15 @@ impl Scrubber {
         let marker_scope = scopes.pop().unwrap_or_default();
 
         for (index, (rule, mut windows)) in RULES.iter().zip(scopes).enumerate() {
-            let needs = rules::window_bytes(rule.name);
-            if !needs.is_empty() {
-                windows.retain(|window| holds_any(&text.as_bytes()[window.clone()], needs));
-            }
             if windows.is_empty() {
                 continue;
+            }
+            let needs = self.window_bytes[index];
+            if !needs.is_empty() {
+                windows.retain(|window| holds_any(&text.as_bytes()[window.clone()], needs));
+                if windows.is_empty() {
+                    continue;
+                }
             }
             let compiled = self.compiled[index]
                 .get_or_init(|| CompiledRule::new(rule.pattern))
