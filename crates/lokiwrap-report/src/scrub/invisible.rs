@@ -56,12 +56,40 @@ pub fn remove_invisible(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(without(&text, &hidden))
 }
 
-/// Where the invisible characters of `text` are, in order.
+/// Whether byte `b` can start an invisible character: an ASCII control but a line break or
+/// tab, DEL, or any byte of a non-ASCII character. Printable ASCII never can.
+const fn may_hide(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f
+}
+
+/// Where the invisible characters of `text` are, in order. Runs of printable ASCII, most of
+/// any log, are skipped a block at a time; only the characters from a byte that may hide
+/// one are decoded.
 pub(super) fn spans(text: &str) -> Vec<Range<usize>> {
-    text.char_indices()
-        .filter(|&(at, c)| removed(text, at, c))
-        .map(|(at, c)| at..at + c.len_utf8())
-        .collect()
+    const BLOCK: usize = 32;
+    let bytes = text.as_bytes();
+    let mut hidden = Vec::new();
+    // Always a character boundary: everything skipped is ASCII.
+    let mut at = 0;
+    while at < bytes.len() {
+        let block = &bytes[at..bytes.len().min(at + BLOCK)];
+        // No early exit, so that the test over the block compiles to vector code.
+        if !block.iter().fold(false, |any, &b| any | may_hide(b)) {
+            at += block.len();
+            continue;
+        }
+        let Some(offset) = block.iter().position(|&b| may_hide(b)) else {
+            at += block.len();
+            continue;
+        };
+        at += offset;
+        let c = text[at..].chars().next().unwrap_or_default();
+        if removed(text, at, c) {
+            hidden.push(at..at + c.len_utf8());
+        }
+        at += c.len_utf8();
+    }
+    hidden
 }
 
 /// `text` with the `hidden` spans (from [`spans`]) cut out.
@@ -104,5 +132,44 @@ mod tests {
         ));
         assert!(spans("plain\r\n").is_empty());
         assert_eq!(spans("lone\r\u{200b}"), [4..5, 5..8]);
+    }
+
+    /// The block-wise scan finds what a scan of every character finds.
+    #[test]
+    fn spans_match_a_scan_of_every_character() {
+        let slow = |text: &str| -> Vec<Range<usize>> {
+            text.char_indices()
+                .filter(|&(at, c)| removed(text, at, c))
+                .map(|(at, c)| at..at + c.len_utf8())
+                .collect()
+        };
+        let pieces = [
+            "a",
+            "plain text ",
+            "\u{7}",
+            "\r",
+            "\n",
+            "\r\n",
+            "\t",
+            "é",
+            "\u{200b}",
+            "\u{85}",
+            "\u{7f}",
+            "文",
+            "𝐀",
+            "\u{e0041}",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            assert_eq!(spans(&text), slow(&text), "{text:?}");
+        }
     }
 }

@@ -82,6 +82,8 @@ pub struct Scrubber {
     /// Entry `i` is rule `i`; the entry after the last rule finds existing markers.
     keywords: KeywordIndex,
     compiled: Vec<OnceLock<Option<CompiledRule>>>,
+    /// Entry `i` is `rules::window_bytes` of rule `i`.
+    window_bytes: Vec<&'static [u8]>,
     markers: OnceLock<Option<Regex>>,
     literals: Literals,
 }
@@ -140,16 +142,19 @@ impl Scrubber {
             .iter()
             .map(|rule| RuleKeywords {
                 keywords: rule.keywords,
+                long_run_hints: rules::long_run_hints(rule.name),
                 crosses_lines: rule.crosses_lines,
             })
             .chain([RuleKeywords {
                 keywords: rules::MARKER_KEYWORDS,
+                long_run_hints: &[],
                 crosses_lines: false,
             }])
             .collect();
         Scrubber {
             keywords: KeywordIndex::new(&keywords),
             compiled: RULES.iter().map(|_| OnceLock::new()).collect(),
+            window_bytes: RULES.iter().map(|rule| rules::window_bytes(rule.name)).collect(),
             markers: OnceLock::new(),
             literals: Literals::new(literals),
         }
@@ -282,9 +287,16 @@ impl Scrubber {
         let mut scopes = self.keywords.scopes(text.as_bytes(), lower.as_bytes());
         let marker_scope = scopes.pop().unwrap_or_default();
 
-        for (index, (rule, windows)) in RULES.iter().zip(scopes).enumerate() {
+        for (index, (rule, mut windows)) in RULES.iter().zip(scopes).enumerate() {
             if windows.is_empty() {
                 continue;
+            }
+            let needs = self.window_bytes[index];
+            if !needs.is_empty() {
+                windows.retain(|window| holds_any(&text.as_bytes()[window.clone()], needs));
+                if windows.is_empty() {
+                    continue;
+                }
             }
             let compiled = self.compiled[index]
                 .get_or_init(|| CompiledRule::new(rule.pattern))
@@ -410,6 +422,17 @@ impl CompiledRule {
             .iter()
             .find_map(|&group| locations.get(group))
             .map(|(start, end)| start..end)
+    }
+}
+
+/// Whether `haystack` holds one of the bytes in `needles`.
+fn holds_any(haystack: &[u8], needles: &[u8]) -> bool {
+    match *needles {
+        [] => true,
+        [a] => memchr::memchr(a, haystack).is_some(),
+        [a, b] => memchr::memchr2(a, b, haystack).is_some(),
+        [a, b, c] => memchr::memchr3(a, b, c, haystack).is_some(),
+        _ => haystack.iter().any(|b| needles.contains(b)),
     }
 }
 

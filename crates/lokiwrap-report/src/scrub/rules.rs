@@ -197,6 +197,71 @@ macro_rules! token {
 /// characters instead of a literal.
 pub(super) const LONG_RUN: &[&str] = &[super::keywords::LONG_RUN_KEYWORD];
 
+/// Bytes of which every match of a rule's regex holds one, for rules whose keywords are
+/// common words: `token` or `key` is on many a line that assigns nothing. A window without
+/// any of them is not searched. Empty for other rules.
+pub(super) fn window_bytes(rule: &str) -> &'static [u8] {
+    WINDOW_BYTES
+        .iter()
+        .find(|(name, _)| *name == rule)
+        .map_or(&[], |(_, bytes)| bytes)
+}
+
+/// The table behind [`window_bytes`]: the assignment operators (`=`, `:`, and `<` of an XML
+/// element), the separators before a URL query parameter, the dash of a flag.
+const WINDOW_BYTES: &[(&str, &[u8])] = &[
+    ("aws_secret_key", b"=:"),
+    ("auth_header", b":="),
+    ("cookie", b":"),
+    ("url_query_secret", b"?&;"),
+    ("secret_flag", b"-"),
+    ("secret_assignment", b"=:<"),
+];
+
+/// For each rule gated by a long run: lower-case literals of which every match of its regex
+/// holds one (its prefixes, in effect). Lines with a long run are common (paths, hashes,
+/// base64), and rather than run every such rule's regex on each of them, one pass over the
+/// line finds these literals and only the rules with one there run (and compile). A rule's
+/// literals must cover every alternative of its regex, or matches would be missed.
+pub(super) fn long_run_hints(rule: &str) -> &'static [&'static str] {
+    LONG_RUN_HINTS
+        .iter()
+        .find(|(name, _)| *name == rule)
+        .map_or(&[], |(_, hints)| hints)
+}
+
+/// The table behind [`long_run_hints`].
+pub(super) const LONG_RUN_HINTS: &[(&str, &[&str])] = &[
+    ("azure_storage_key", &["accountkey", "sharedaccesskey", "=="]),
+    ("twilio_key", &["sk", "ac"]),
+    ("tencent_secret_id", &["akid"]),
+    ("yandex_token", &["aqvn", "t1."]),
+    ("clickhouse_key", &["4b1d"]),
+    ("dropbox_token", &["sl."]),
+    ("crates_io_token", &["cio"]),
+    ("nuget_key", &["oy2"]),
+    ("infisical_token", &["st."]),
+    ("airtable_token", &["pat"]),
+    ("clickup_token", &["pk_"]),
+    ("checkly_key", &["cu_"]),
+    ("voyage_key", &["pa-"]),
+    ("elevenlabs_key", &["sk_"]),
+    ("woocommerce_key", &["ck_", "cs_"]),
+    ("klaviyo_key", &["pk_"]),
+    ("facebook_token", &["eaa"]),
+    ("mailchimp_key", &["-us"]),
+    ("mailgun_key", &["key-"]),
+    ("resend_key", &["re_"]),
+    ("zoho_token", &["1000."]),
+    ("salesforce_token", &["00d"]),
+    ("dynatrace_token", &["dt0"]),
+    ("launchdarkly_key", &["api-", "sdk-", "mob-"]),
+    ("lambdatest_key", &["lt_"]),
+    // Both dots of a Discord token, and the dashes between Mailgun's hex groups.
+    ("discord_bot_token", &["."]),
+    ("mailgun_signing_key", &["-"]),
+];
+
 pub(super) static RULES: &[Rule] = &[
     Rule {
         name: "private_key",
@@ -1601,6 +1666,91 @@ mod tests {
     fn only_dot_matches_newline_patterns_cross_lines() {
         for rule in RULES {
             assert_eq!(rule.crosses_lines, rule.pattern.contains("(?s"), "{}", rule.name);
+        }
+    }
+
+    #[test]
+    fn every_rule_gated_by_a_long_run_has_hints() {
+        let gated: Vec<&str> = RULES
+            .iter()
+            .filter(|rule| rule.keywords.contains(&super::super::keywords::LONG_RUN_KEYWORD))
+            .map(|rule| rule.name)
+            .collect();
+        let hinted: Vec<&str> = LONG_RUN_HINTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(gated, hinted);
+        for (name, hints) in LONG_RUN_HINTS {
+            assert!(!hints.is_empty(), "{name}");
+            for hint in *hints {
+                assert!(hint.is_ascii() && *hint == hint.to_ascii_lowercase(), "{name}: {hint}");
+            }
+        }
+    }
+
+    /// Each hint is a literal every match holds: a rule's regex, searched on text without any
+    /// of its hints (as far as the sample shows), finds nothing where it found something.
+    #[test]
+    fn long_run_hints_are_in_every_sample_match() {
+        let samples = [
+            (
+                "azure_storage_key",
+                "AccountKey=abcdefghijABCDEFGHIJ0123456789abcdefghij+/",
+            ),
+            ("twilio_key", "SK0123456789abcdef0123456789abcdef"),
+            (
+                "discord_bot_token",
+                "MTAxMjM0NTY3ODkwMTIzNDU2Nzg5.Gh1Abc.abcdefghijklmnopqrstuvwxyzABCD",
+            ),
+            (
+                "mailgun_signing_key",
+                "0123456789abcdef0123456789abcdef-01234567-89abcdef",
+            ),
+            (
+                "dynatrace_token",
+                "dt0c01.ABCDEFGHIJKLMNOPQRSTUVWX.0123456789012345678901234567890123456789012345678901234567890123",
+            ),
+        ];
+        for (name, sample) in samples {
+            let rule = RULES.iter().find(|rule| rule.name == name).unwrap();
+            let regex = regex::bytes::RegexBuilder::new(rule.pattern)
+                .unicode(false)
+                .build()
+                .unwrap();
+            assert!(regex.is_match(sample.as_bytes()), "{name}");
+            let hints = LONG_RUN_HINTS.iter().find(|(n, _)| *n == name).unwrap().1;
+            let lower = sample.to_ascii_lowercase();
+            assert!(hints.iter().any(|hint| lower.contains(hint)), "{name}");
+        }
+    }
+
+    #[test]
+    fn window_bytes_name_rules_and_are_in_their_matches() {
+        let samples = [
+            ("aws_secret_key", "aws_secret_access_key = abcdefghij0123456789"),
+            ("auth_header", "Authorization: Bearer abc.def"),
+            ("cookie", "Cookie: session=abc123"),
+            ("url_query_secret", "https://x/?token=abc123"),
+            ("secret_flag", "--token abc123"),
+            ("secret_assignment", "<password>hunter2</password>"),
+            ("secret_assignment", "DB_PASSWORD=hunter2"),
+            ("secret_assignment", "token: abc123"),
+        ];
+        for (name, bytes) in WINDOW_BYTES {
+            assert!(RULES.iter().any(|rule| rule.name == *name), "{name}");
+            assert!(!bytes.is_empty(), "{name}");
+        }
+        for (name, sample) in samples {
+            let rule = RULES.iter().find(|rule| rule.name == name).unwrap();
+            let regex = regex::bytes::RegexBuilder::new(rule.pattern)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let found = regex
+                .find(sample.as_bytes())
+                .unwrap_or_else(|| panic!("{name}: {sample}"));
+            assert!(
+                found.as_bytes().iter().any(|b| window_bytes(name).contains(b)),
+                "{name}: {sample}"
+            );
         }
     }
 
