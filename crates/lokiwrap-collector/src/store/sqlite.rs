@@ -231,20 +231,26 @@ struct SourcesSeen<'a> {
     batch: std::collections::HashSet<(String, String)>,
 }
 
+/// Dashboard counts of a batch, one entry per bucket: a batch of reports from one tool writes
+/// two rows, not two per report.
+type RollupCounts = std::collections::BTreeMap<(i64, i64, RollupKey), i64>;
+
 /// Counts one event in its hour's and its day's dashboard buckets.
-fn count_rollups(tx: &rusqlite::Transaction<'_>, key: &RollupKey, at: i64) -> rusqlite::Result<()> {
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO rollups (granularity, bucket, series, name, version, count) VALUES (?1, ?2, ?3, ?4, ?5, 1)
-         ON CONFLICT (granularity, bucket, series, name, version) DO UPDATE SET count = count + 1",
-    )?;
+fn tally_rollups(counts: &mut RollupCounts, key: RollupKey, at: i64) {
     for granularity in [HOUR, DAY] {
-        upsert.execute(params![
-            granularity,
-            bucket_of(at, granularity),
-            key.series,
-            key.name,
-            key.version
-        ])?;
+        *counts
+            .entry((granularity, bucket_of(at, granularity), key.clone()))
+            .or_default() += 1;
+    }
+}
+
+fn write_rollups(tx: &rusqlite::Transaction<'_>, counts: &RollupCounts) -> rusqlite::Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO rollups (granularity, bucket, series, name, version, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (granularity, bucket, series, name, version) DO UPDATE SET count = count + excluded.count",
+    )?;
+    for ((granularity, bucket, key), count) in counts {
+        upsert.execute(params![granularity, bucket, key.series, key.name, key.version, count])?;
     }
     Ok(())
 }
@@ -254,6 +260,7 @@ fn store_one(
     item: &Received,
     salt: &str,
     seen: &mut SourcesSeen<'_>,
+    rollups: &mut RollupCounts,
 ) -> rusqlite::Result<Stored> {
     let report = &item.report;
     let fresh = tx
@@ -288,7 +295,7 @@ fn store_one(
             tally.execute(params![report.fingerprint, dimension, value])?;
         }
     }
-    count_rollups(tx, &RollupKey::of_report(report), item.received_at)?;
+    tally_rollups(rollups, RollupKey::of_report(report), item.received_at);
     let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
     if !seen.committed.contains(&pair) && !seen.batch.contains(&pair) {
         count_source(tx, &pair.0, &pair.1)?;
@@ -397,7 +404,9 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> 
             |row| row.get(0),
         )?;
     count_source(tx, counted, &source_hash(salt, &item.source))?;
-    count_rollups(tx, &RollupKey::of_occurrence(item), item.received_at)?;
+    let mut rollups = RollupCounts::new();
+    tally_rollups(&mut rollups, RollupKey::of_occurrence(item), item.received_at);
+    write_rollups(tx, &rollups)?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
     if let Some(raw) = &item.raw {
@@ -606,11 +615,13 @@ impl Store for SqliteStore {
             committed: &cache,
             batch: std::collections::HashSet::new(),
         };
+        let mut rollups = RollupCounts::new();
         let outcomes = batch
             .iter()
-            .map(|item| store_one(&tx, item, &self.source_salt, &mut seen))
+            .map(|item| store_one(&tx, item, &self.source_salt, &mut seen, &mut rollups))
             .collect::<rusqlite::Result<Vec<_>>>();
         let outcomes = outcomes.map_err(failed("store a report"))?;
+        write_rollups(&tx, &rollups).map_err(failed("store a report"))?;
         tx.commit().map_err(failed("commit"))?;
         // Only pairs whose count is committed may spare a later insert.
         for pair in seen.batch {
