@@ -50,6 +50,12 @@ fn history(
 /// `deploy-cli` 2.3.0 crashing twice an hour all day, then 2.4.0 bringing a spike four hours
 /// ago; `fmt-tool` in a retry loop now and then; the day before, a quieter `deploy-cli`.
 fn seeded(config: &str, env: &[(&str, &str)]) -> Collector {
+    // The history is laid out by hours before this one, and a test reads it within seconds:
+    // close to the hour's end, wait for the next, so that both see the same hour.
+    let into_hour = now().rem_euclid(3600);
+    if into_hour > 3600 - 60 {
+        std::thread::sleep(Duration::from_secs((3600 - into_hour + 1) as u64));
+    }
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("collector.sqlite");
     let mut reports = history(
