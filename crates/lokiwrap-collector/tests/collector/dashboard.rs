@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::common::collector::{Collector, post_event};
 use crate::common::fake_github::{FakeGithub, TEST_TOKEN};
+use lokiwrap_collector::testing::TestDatabase;
 
 const TOKEN: &str = "dashboard-read-token-for-tests";
 
@@ -50,14 +51,19 @@ fn history(
 /// `deploy-cli` 2.3.0 crashing twice an hour all day, then 2.4.0 bringing a spike four hours
 /// ago; `fmt-tool` in a retry loop now and then; the day before, a quieter `deploy-cli`.
 fn seeded(config: &str, env: &[(&str, &str)]) -> Collector {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("collector.sqlite");
+    seed(database.to_str().unwrap());
+    Collector::start_in(dir, config, env)
+}
+
+fn seed(database: &str) {
     // The history is laid out by hours before this one, and a test reads it within seconds:
     // close to the hour's end, wait for the next, so that both see the same hour.
     let into_hour = now().rem_euclid(3600);
     if into_hour > 3600 - 60 {
         std::thread::sleep(Duration::from_secs((3600 - into_hour + 1) as u64));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("collector.sqlite");
     let mut reports = history(
         "deploy-cli",
         "2.3.0",
@@ -86,8 +92,7 @@ fn seeded(config: &str, env: &[(&str, &str)]) -> Collector {
         Some("retry_loop"),
         &[(20, 6), (12, 12), (6, 6)],
     ));
-    lokiwrap_collector::testing::store_reports(database.to_str().unwrap(), &reports).unwrap();
-    Collector::start_in(dir, config, env)
+    lokiwrap_collector::testing::store_reports(database, &reports).unwrap();
 }
 
 #[test]
@@ -132,7 +137,22 @@ fn the_dashboard_is_off_without_its_token_and_asks_for_it_with_one() {
 
 #[test]
 fn the_json_shows_the_seeded_counts_per_tool_version_and_friction_kind() {
-    let collector = seeded("", &[("LOKIWRAP_DASHBOARD_TOKEN", TOKEN)]);
+    check_seeded_counts(&seeded("", &[("LOKIWRAP_DASHBOARD_TOKEN", TOKEN)]));
+}
+
+/// The same history in PostgreSQL, through the same store paths, gives the same page.
+#[test]
+fn a_collector_on_postgresql_shows_the_same_counts() {
+    let Some(database) = TestDatabase::create() else { return };
+    seed(&database.url);
+    check_seeded_counts(&Collector::start_on(
+        &database.url,
+        "",
+        &[("LOKIWRAP_DASHBOARD_TOKEN", TOKEN)],
+    ));
+}
+
+fn check_seeded_counts(collector: &Collector) {
     let board: Value = get(
         &format!("{}/dashboard.json?window=24h", collector.url),
         Some(("", TOKEN)),
