@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# What the npm launcher (packaging/npm/launcher.js) adds to a run, beyond Node's own start-up:
+# What the npm launcher (packaging/npm/launcher.sh, a POSIX sh script that execs the native binary)
+# adds to a run:
 # the packages are built from a release build, packed and installed offline into a scratch
 # project, then hyperfine runs, side by side:
 #   node -e 0                        Node's own start-up
-#   empty script                     an empty `#!/usr/bin/env node` file, run as npm's bin link runs the launcher
+#   empty script                     an empty `#!/usr/bin/env node` file: what a launcher written for Node would start with
 #   lokiwrap -- true                 the native binary, directly (what a shim runs)
-#   launcher -- true                 node + the launcher + the native binary (what `lokiwrap` runs after npm install -g)
+#   launcher -- true                 the launcher, then the native binary in its place (what `lokiwrap` runs after npm install -g)
 #   npx lokiwrap -- true             the same through npx
 #   node -e 'process.report...'      asking Node for the C library, the slow way the launcher avoids
-# and prints launcher - (empty script) - (lokiwrap -- true): the launcher's own cost.
+# and prints launcher - (lokiwrap -- true): the launcher's own cost.
 #   RUNS=200 bench/npm_launcher.sh   (LOKIWRAP=path/to/release/lokiwrap to skip the build)
 # Needs hyperfine, node and npm (apt-get install hyperfine nodejs npm).
 set -euo pipefail
@@ -63,10 +64,10 @@ for path in sys.argv[1:]:
 cpu = lambda x: (x["user"] + x["system"]) * 1000
 for name, x in r.items():
     print(f"{name:28} wall median {x['median']*1000:7.2f} ms (mean {x['mean']*1000:7.2f} ± {x['stddev']*1000:5.2f})  cpu {cpu(x):7.2f} ms")
-names = ("empty script", "lokiwrap -- true (native)", "launcher -- true")
-node, native, launcher = (r[n]["median"] * 1000 for n in names)
-print(f"launcher's own cost, wall (median): {launcher:.2f} - {node:.2f} - {native:.2f} = {launcher - node - native:+.2f} ms")
-node, native, launcher = (cpu(r[n]) for n in names)
-print(f"launcher's own cost, cpu: {launcher:.2f} - {node:.2f} - {native:.2f} = {launcher - node - native:+.2f} ms")
+names = ("lokiwrap -- true (native)", "launcher -- true")
+native, launcher = (r[n]["median"] * 1000 for n in names)
+print(f"launcher's own cost, wall (median): {launcher:.2f} - {native:.2f} = {launcher - native:+.2f} ms")
+native, launcher = (cpu(r[n]) for n in names)
+print(f"launcher's own cost, cpu: {launcher:.2f} - {native:.2f} = {launcher - native:+.2f} ms")
 print(f"process.report libc check beyond node -e 0 (median wall): {r['process.report libc check']['median']*1000 - r['node -e 0']['median']*1000:+.2f} ms")
 PY

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds lokiwrap's npm packages from release binaries, ready for `npm pack` or `npm publish`:
-#   lokiwrap                 the launcher (bin/lokiwrap.js), with every platform package below
+#   lokiwrap                 the launcher (bin/lokiwrap, a POSIX sh script), with every platform package below
 #                            as an optional dependency pinned to VERSION
 #   @lokiwrap/PLATFORM       lokiwrap and lokiwrap-flush for one platform, with os/cpu/libc
 #                            fields, so npm installs only the one that fits
@@ -51,15 +51,15 @@ out=$(cd "$out" && pwd)
 main="$out/lokiwrap"
 rm -rf "$main"
 mkdir -p "$main/bin"
-install -m 755 "$here/launcher.js" "$main/bin/lokiwrap.js"
+install -m 755 "$here/launcher.sh" "$main/bin/lokiwrap"
 install -m 644 "$here/README.md" "$main/README.md"
 optional=$(echo "$PLATFORMS" | awk -v v="$version" 'NF { printf "%s\"@lokiwrap/%s\": \"%s\"", sep, $1, v; sep = ", " }')
 write_json "$main/package.json" "{
   name: 'lokiwrap',
   version: '$version',
   description: 'Run a command-line tool unchanged, with private crash and friction reporting',
-  bin: { lokiwrap: 'bin/lokiwrap.js' },
-  files: ['bin/lokiwrap.js'],
+  bin: { lokiwrap: 'bin/lokiwrap' },
+  files: ['bin/lokiwrap'],
   engines: { node: '>=16' },
   optionalDependencies: { $optional },
 }"

@@ -272,6 +272,39 @@ fn in_a_project_npx_runs_tools_unchanged_reports_a_crash_and_uninstall_leaves_no
         assert_eq!(status.signal(), Some(signal), "{name}: {status:?}");
     }
 
+    // The launcher's process is the native lokiwrap: SIGTERM sent to it alone, as a supervisor
+    // sends it, reaches the tool, and the tool's death by it comes back.
+    let started = user.path("started");
+    let mut cmd = Command::new(&launcher);
+    user.as_user(&mut cmd);
+    let script = format!(
+        "trap 'exit 9' TERM; : > {}; while :; do sleep 0.05; done",
+        started.display()
+    );
+    let mut child = cmd.args(["--", "sh", "-c", &script]).spawn().unwrap();
+    common::wait_for_file(&started);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM to the launcher's process never reached the tool"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(9),
+        "the tool's trap ran and its status came back: {status:?}"
+    );
+
     // ^C reaches the whole job, the launcher included: a tool that catches it and goes on (a
     // REPL) or ends in its own way keeps the launcher waiting, and its exit status comes back.
     let ready = user.path("ready");
