@@ -205,6 +205,41 @@ impl RollupKey {
     }
 }
 
+/// Dashboard counts gathered before a backend writes them, one per hour's and per day's bucket of
+/// each key: a batch of reports from one tool is two rows to write, not two per report.
+#[derive(Debug, Default)]
+pub struct RollupCounts(BTreeMap<(i64, i64, RollupKey), i64>);
+
+impl RollupCounts {
+    /// Counts one event at `at` in its hour and its day.
+    pub fn count(&mut self, key: RollupKey, at: i64) {
+        for granularity in [HOUR, DAY] {
+            *self
+                .0
+                .entry((granularity, bucket_of(at, granularity), key.clone()))
+                .or_default() += 1;
+        }
+    }
+
+    /// The counts of one event.
+    pub fn one(key: RollupKey, at: i64) -> RollupCounts {
+        let mut counts = RollupCounts::default();
+        counts.count(key, at);
+        counts
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `(granularity, bucket, key, count)` in key order, the order rows are written in.
+    pub fn rows(&self) -> impl Iterator<Item = (i64, i64, &RollupKey, i64)> {
+        self.0
+            .iter()
+            .map(|((granularity, bucket, key), count)| (*granularity, *bucket, key, *count))
+    }
+}
+
 /// The start of the bucket of `granularity` seconds that holds `at`.
 pub fn bucket_of(at: i64, granularity: i64) -> i64 {
     at - at.rem_euclid(granularity)

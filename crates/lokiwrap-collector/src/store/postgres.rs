@@ -41,8 +41,8 @@ use tokio_postgres::{NoTls, Row};
 use super::migrate::{self, Migration};
 use super::sqlite::{COUNTED_SOURCES_CACHED, crash_details, source_hash};
 use super::{
-    DAY, Figures, HOUR, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupKey, Store, StoreError,
-    StoreResult, Stored, StoredEvent, Subject, Tally, bucket_of,
+    Figures, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupCounts, RollupKey, Store, StoreError,
+    StoreResult, Stored, StoredEvent, Subject, Tally,
 };
 
 /// Connections per collector, besides the writer lock's own. Ingest goes through one writer
@@ -529,19 +529,19 @@ const MAX_SOURCES: i64 = crate::config::MAX_COUNTED_SOURCES as i64;
 /// Counts `source` on `key` once, up to `MAX_COUNTED_SOURCES` sources per subject. The caller
 /// has locked the subject's row (it has just counted on it), so `sources` cannot move meanwhile.
 /// Adds counts to the dashboard's buckets, in key order like every other batched upsert.
-async fn add_rollups(tx: &Transaction<'_>, rollups: &BTreeMap<(i64, i64, RollupKey), i64>) -> Result<(), Failure> {
+async fn add_rollups(tx: &Transaction<'_>, rollups: &RollupCounts) -> Result<(), Failure> {
     if rollups.is_empty() {
         return Ok(());
     }
     let (mut granularities, mut buckets, mut counts) = (Vec::new(), Vec::new(), Vec::new());
     let (mut series, mut names, mut versions) = (Vec::<&str>::new(), Vec::<&str>::new(), Vec::<&str>::new());
-    for ((granularity, bucket, key), count) in rollups {
-        granularities.push(*granularity);
-        buckets.push(*bucket);
+    for (granularity, bucket, key, count) in rollups.rows() {
+        granularities.push(granularity);
+        buckets.push(bucket);
         series.push(&key.series);
         names.push(&key.name);
         versions.push(&key.version);
-        counts.push(*count);
+        counts.push(count);
     }
     exec(
         tx,
@@ -616,7 +616,7 @@ async fn ingest_batch(
 
     let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
     let mut tallies: BTreeMap<(&str, &str, String), i64> = BTreeMap::new();
-    let mut rollups: BTreeMap<(i64, i64, RollupKey), i64> = BTreeMap::new();
+    let mut rollups = RollupCounts::default();
     let mut pairs = Vec::new();
     for (index, item) in batch.iter().enumerate().filter(|(index, _)| counted[*index]) {
         let report = &item.report;
@@ -647,11 +647,7 @@ async fn ingest_batch(
                 *tallies.entry((key, dimension, value)).or_default() += 1;
             }
         }
-        let rollup = RollupKey::of_report(report);
-        for granularity in [HOUR, DAY] {
-            let bucket = (granularity, bucket_of(item.received_at, granularity), rollup.clone());
-            *rollups.entry(bucket).or_default() += 1;
-        }
+        rollups.count(RollupKey::of_report(report), item.received_at);
         let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
         if !committed.contains(&pair) && group.sources.insert(pair.1.clone()) {
             pairs.push(pair);
@@ -817,17 +813,7 @@ async fn record_one(tx: &Transaction<'_>, item: &Occurrence, salt: &str) -> Resu
     .transpose()?
     .unwrap_or(0);
     count_source(tx, counted, &source_hash(salt, &item.source)).await?;
-    let rollup = RollupKey::of_occurrence(item);
-    let rollups = [HOUR, DAY]
-        .map(|granularity| {
-            (
-                (granularity, bucket_of(item.received_at, granularity), rollup.clone()),
-                1,
-            )
-        })
-        .into_iter()
-        .collect();
-    add_rollups(tx, &rollups).await?;
+    add_rollups(tx, &RollupCounts::one(RollupKey::of_occurrence(item), item.received_at)).await?;
     exec(
         tx,
         "INSERT INTO sync_jobs (key, due_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",

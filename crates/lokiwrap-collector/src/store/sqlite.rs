@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrate::{self, Migration};
 use super::{
-    DAY, Figures, HOUR, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupKey, Store, StoreError,
-    StoreResult, Stored, StoredEvent, Subject, Tally, bucket_of,
+    Figures, IssueLink, Job, Kind, Occurrence, ParkedJob, Received, Rollup, RollupCounts, RollupKey, Store, StoreError,
+    StoreResult, Stored, StoredEvent, Subject, Tally,
 };
 
 pub struct SqliteStore {
@@ -231,25 +231,12 @@ struct SourcesSeen<'a> {
     batch: std::collections::HashSet<(String, String)>,
 }
 
-/// Dashboard counts of a batch, one entry per bucket: a batch of reports from one tool writes
-/// two rows, not two per report.
-type RollupCounts = std::collections::BTreeMap<(i64, i64, RollupKey), i64>;
-
-/// Counts one event in its hour's and its day's dashboard buckets.
-fn tally_rollups(counts: &mut RollupCounts, key: RollupKey, at: i64) {
-    for granularity in [HOUR, DAY] {
-        *counts
-            .entry((granularity, bucket_of(at, granularity), key.clone()))
-            .or_default() += 1;
-    }
-}
-
 fn write_rollups(tx: &rusqlite::Transaction<'_>, counts: &RollupCounts) -> rusqlite::Result<()> {
     let mut upsert = tx.prepare_cached(
         "INSERT INTO rollups (granularity, bucket, series, name, version, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (granularity, bucket, series, name, version) DO UPDATE SET count = count + excluded.count",
     )?;
-    for ((granularity, bucket, key), count) in counts {
+    for (granularity, bucket, key, count) in counts.rows() {
         upsert.execute(params![granularity, bucket, key.series, key.name, key.version, count])?;
     }
     Ok(())
@@ -295,7 +282,7 @@ fn store_one(
             tally.execute(params![report.fingerprint, dimension, value])?;
         }
     }
-    tally_rollups(rollups, RollupKey::of_report(report), item.received_at);
+    rollups.count(RollupKey::of_report(report), item.received_at);
     let pair = (report.fingerprint.clone(), source_hash(salt, &item.source));
     if !seen.committed.contains(&pair) && !seen.batch.contains(&pair) {
         count_source(tx, &pair.0, &pair.1)?;
@@ -404,9 +391,7 @@ fn record_one(tx: &rusqlite::Transaction<'_>, item: &Occurrence, salt: &str) -> 
             |row| row.get(0),
         )?;
     count_source(tx, counted, &source_hash(salt, &item.source))?;
-    let mut rollups = RollupCounts::new();
-    tally_rollups(&mut rollups, RollupKey::of_occurrence(item), item.received_at);
-    write_rollups(tx, &rollups)?;
+    write_rollups(tx, &RollupCounts::one(RollupKey::of_occurrence(item), item.received_at))?;
     tx.prepare_cached("INSERT INTO sync_jobs (key, due_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")?
         .execute(params![counted, item.received_at])?;
     if let Some(raw) = &item.raw {
@@ -615,7 +600,7 @@ impl Store for SqliteStore {
             committed: &cache,
             batch: std::collections::HashSet::new(),
         };
-        let mut rollups = RollupCounts::new();
+        let mut rollups = RollupCounts::default();
         let outcomes = batch
             .iter()
             .map(|item| store_one(&tx, item, &self.source_salt, &mut seen, &mut rollups))
