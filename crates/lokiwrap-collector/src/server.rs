@@ -627,7 +627,7 @@ async fn stats(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             .into_response();
     };
     let given = header_text(&headers, header::AUTHORIZATION).and_then(|value| value.strip_prefix("Bearer "));
-    if !given.is_some_and(|token| same_secret(token.as_bytes(), expected.as_bytes())) {
+    if !given.is_some_and(|token| access::same_secret(token, expected)) {
         let mut response = json(
             StatusCode::UNAUTHORIZED,
             "{\"error\":\"send Authorization: Bearer <admin token>\"}",
@@ -731,8 +731,4 @@ fn private(mut response: Response) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
