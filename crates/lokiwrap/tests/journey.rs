@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{succeeded, text};
+
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -69,21 +71,6 @@ impl NewUser {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeded(out: &Output) -> &Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
-
 /// The directory holding the lokiwrap and lokiwrap-flush that cargo built for these tests.
 fn built_binaries() -> PathBuf {
     let dir = Path::new(env!("CARGO_BIN_EXE_lokiwrap"))
@@ -106,21 +93,21 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
         .env("PATH", user.path_var())
         .output()
         .unwrap();
-    succeeded(&install);
+    succeeded("packaging/install.sh", &install);
     let installed = user.prefix.path().join("bin/lokiwrap");
     assert_eq!(
-        text(&succeeded(&user.plain_shell("command -v lokiwrap")).stdout).trim_end(),
+        text(&succeeded("command -v lokiwrap", &user.plain_shell("command -v lokiwrap")).stdout).trim_end(),
         installed.display().to_string()
     );
     assert!(user.prefix.path().join("bin/lokiwrap-flush").is_file());
     let version = user.plain_shell("lokiwrap --version");
     assert_eq!(
-        text(&succeeded(&version).stdout),
+        text(&succeeded("lokiwrap --version", &version).stdout),
         format!("lokiwrap {}\n", env!("CARGO_PKG_VERSION"))
     );
 
     // The real python3, and what it prints when it crashes.
-    let real_python = text(&succeeded(&user.plain_shell("command -v python3")).stdout)
+    let real_python = text(&succeeded("command -v python3", &user.plain_shell("command -v python3")).stdout)
         .trim_end()
         .to_string();
     assert!(real_python.starts_with('/'), "python3 is on PATH: {real_python:?}");
@@ -134,15 +121,20 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
     );
 
     // Wrap it: python3 on PATH is now the shim.
-    let added = succeeded(&user.plain_shell("lokiwrap shim add python3")).stderr.clone();
+    let added = succeeded(
+        "lokiwrap shim add python3",
+        &user.plain_shell("lokiwrap shim add python3"),
+    )
+    .stderr
+    .clone();
     assert!(text(&added).contains("python3 is wrapped"), "{}", text(&added));
     let shims = user.home.path().join(".local/share/lokiwrap/shims");
     assert_eq!(
-        text(&succeeded(&user.shell("command -v python3")).stdout).trim_end(),
+        text(&succeeded("command -v python3", &user.shell("command -v python3")).stdout).trim_end(),
         shims.join("python3").display().to_string()
     );
     assert_eq!(
-        text(&succeeded(&user.shell("lokiwrap shim list")).stdout),
+        text(&succeeded("lokiwrap shim list", &user.shell("lokiwrap shim list")).stdout),
         format!("python3\t{real_python}\n")
     );
 
@@ -168,7 +160,7 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
     assert_eq!(terminal, text(&unwrapped.stderr).replace('\n', "\r\n"));
 
     // The crash, as kept on this machine.
-    let table = text(&succeeded(&user.shell("lokiwrap crash list")).stdout);
+    let table = text(&succeeded("lokiwrap crash list", &user.shell("lokiwrap crash list")).stdout);
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "one report per crashing run:\n{table}");
     for row in rows {
@@ -176,28 +168,38 @@ fn a_new_user_installs_wraps_python_sees_the_crash_turns_sending_off_and_unwraps
     }
 
     // Turn sending off, and check what decides it.
-    let off = succeeded(&user.shell("lokiwrap telemetry off")).stderr.clone();
+    let off = succeeded("lokiwrap telemetry off", &user.shell("lokiwrap telemetry off"))
+        .stderr
+        .clone();
     assert!(text(&off).contains("telemetry is off"), "{}", text(&off));
-    let status = text(&succeeded(&user.shell("lokiwrap telemetry status")).stdout);
+    let status = text(&succeeded("lokiwrap telemetry status", &user.shell("lokiwrap telemetry status")).stdout);
     assert!(status.starts_with("telemetry:       off\n"), "{status}");
     assert!(status.contains("decided by:      config\n"), "{status}");
     assert_eq!(user.shell("lokiwrap telemetry enabled").status.code(), Some(1));
 
     // Unwrap it: python3 is the real one again, even with the shims directory on PATH.
-    let removed = succeeded(&user.shell("lokiwrap shim remove python3")).stderr.clone();
+    let removed = succeeded(
+        "lokiwrap shim remove python3",
+        &user.shell("lokiwrap shim remove python3"),
+    )
+    .stderr
+    .clone();
     assert!(
         text(&removed).contains("python3 is no longer wrapped"),
         "{}",
         text(&removed)
     );
     assert_eq!(
-        text(&succeeded(&user.shell("command -v python3")).stdout).trim_end(),
+        text(&succeeded("command -v python3", &user.shell("command -v python3")).stdout).trim_end(),
         real_python
     );
-    assert_eq!(text(&succeeded(&user.shell("lokiwrap shim list")).stdout), "");
+    assert_eq!(
+        text(&succeeded("lokiwrap shim list", &user.shell("lokiwrap shim list")).stdout),
+        ""
+    );
     let after = user.shell(crash);
     assert_eq!(after.status.code(), Some(1));
-    let table = text(&succeeded(&user.shell("lokiwrap crash list")).stdout);
+    let table = text(&succeeded("lokiwrap crash list", &user.shell("lokiwrap crash list")).stdout);
     assert_eq!(table.lines().count(), 4, "an unwrapped crash makes no report:\n{table}");
 }
 
@@ -222,7 +224,7 @@ fn every_command_and_subcommand_has_help_with_an_example() {
             .arg("--help")
             .output()
             .unwrap();
-        let help = text(&succeeded(&out).stdout);
+        let help = text(&succeeded(&format!("lokiwrap {} --help", path.join(" ")), &out).stdout);
         assert!(
             help.contains("\nExample:\n  ") || help.contains("\nExamples:\n  "),
             "lokiwrap {} --help has no example:\n{help}",
@@ -233,7 +235,7 @@ fn every_command_and_subcommand_has_help_with_an_example() {
         .arg("--help")
         .output()
         .unwrap();
-    assert!(text(&succeeded(&flush).stdout).contains("\nExamples:\n  "));
+    assert!(text(&succeeded("lokiwrap-flush --help", &flush).stdout).contains("\nExamples:\n  "));
 }
 
 /// Runs lokiwrap with stdout and stderr on a new pseudo-terminal, as in an interactive shell,

@@ -12,24 +12,11 @@ mod common;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeded(what: &str, out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
+use common::{succeeded, text, wait_for_exit};
 
 /// Whether npm is here; a missing npm fails the test when `LOKIWRAP_REQUIRE_NPM=1`.
 fn npm_present(test: &str) -> bool {
@@ -288,17 +275,11 @@ fn in_a_project_npx_runs_tools_unchanged_reports_a_crash_and_uninstall_leaves_no
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "SIGTERM to the launcher's process never reached the tool"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for_exit(
+        &mut child,
+        Duration::from_secs(20),
+        "SIGTERM to the launcher's process never reached the tool",
+    );
     assert_eq!(
         status.code(),
         Some(9),
@@ -325,14 +306,7 @@ fn in_a_project_npx_runs_tools_unchanged_reports_a_crash_and_uninstall_leaves_no
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the tool never ended after SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for_exit(&mut child, Duration::from_secs(20), "the tool never ended after SIGINT");
     assert_eq!(
         status.code(),
         Some(7),

@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
-use common::lokiwrap;
+use common::{lokiwrap, text};
 
 struct User {
     home: tempfile::TempDir,
@@ -59,10 +59,6 @@ impl User {
             .output()
             .unwrap()
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -4,10 +4,42 @@
 
 pub mod http_sink;
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// What a process wrote, as text (lossily, so that a test can always show it).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `out` once `what` is known to have succeeded; otherwise the test fails showing its status,
+/// stdout and stderr.
+pub fn succeeded<O: Borrow<Output>>(what: &str, out: O) -> O {
+    let output = out.borrow();
+    assert!(
+        output.status.success(),
+        "{what}: {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    out
+}
+
+/// Waits for `child` to end, failing the test with `what` if it has not within `timeout`.
+pub fn wait_for_exit(child: &mut Child, timeout: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// The built binary. The first call also gives this test process a configuration and state
 /// directory of its own, as a user who has already seen the first-run notice: tests must not
