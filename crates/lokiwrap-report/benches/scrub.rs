@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use lokiwrap_report::scrub::Scrubber;
 
+#[path = "support/lcg.rs"]
+mod lcg;
+use lcg::Lcg;
+
 const THROUGHPUT_TARGET_MB_S: f64 = 100.0;
 const COLD_START_TARGET: Duration = Duration::from_millis(5);
 const COLD_START_RUNS: usize = 15;
@@ -167,29 +171,6 @@ fn cold_start_median() -> Option<Duration> {
         runs[runs.len() - 1]
     );
     Some(runs[runs.len() / 2])
-}
-
-/// A small deterministic generator, so every run scrubs the same text.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.next() as usize % n
-    }
-
-    fn token(&mut self, prefix: &str, len: usize) -> String {
-        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let body: String = (0..len).map(|_| char::from(ALNUM[self.below(ALNUM.len())])).collect();
-        format!("{prefix}{body}")
-    }
 }
 
 fn ordinary_line(rng: &mut Lcg) -> String {

@@ -17,29 +17,12 @@ use std::path::Path;
 
 use lokiwrap_report::scrub::Scrubber;
 
+#[path = "../benches/support/lcg.rs"]
+mod lcg;
+use lcg::Lcg;
+
 /// Tokens generated per provider.
 const SAMPLES: usize = 20;
-
-/// A small deterministic generator, so every run measures the same corpus.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.next() as usize % n.max(1)
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 fn alphabet(class: &str) -> &'static str {
     match class {
